@@ -1,0 +1,3 @@
+from mediastation.cli.main import main
+
+main()

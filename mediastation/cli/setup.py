@@ -1,0 +1,92 @@
+"""`init` and `config`: setting a station up and seeing what it runs with."""
+
+from __future__ import annotations
+
+import click
+
+from mediastation.cli.context import Station, json_option, pass_station
+from mediastation.config import default_station_toml, load_settings
+from mediastation.errors import ConfigError
+
+
+@click.command()
+@click.option("--archive-host", help="Write [archive] kind = \"dicom\" with this host.")
+@click.option("--archive-port", type=click.IntRange(1, 65535), default=4242, show_default=True)
+@click.option("--archive-ae", default="ORTHANC", show_default=True, help="The archive's AE title.")
+@json_option
+@pass_station
+def init(station: Station, archive_host: str | None, archive_port: int, archive_ae: str) -> None:
+    """Create the home folder, a commented station.toml and the database. Safe to run again:
+    an existing station.toml or database is never overwritten (the database is only upgraded)."""
+    station.home.mkdir(parents=True, exist_ok=True)
+    created = not station.config_file.exists()
+    if created:
+        text = default_station_toml(
+            archive_kind="dicom" if archive_host else "folder",
+            archive_host=archive_host or "127.0.0.1", archive_port=archive_port, archive_ae=archive_ae,
+        )
+        load_settings_from_text(text)
+        station.config_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = station.config_file.with_suffix(".toml.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(station.config_file)
+    settings = station.settings
+    if settings.archive.kind == "folder":
+        station.path(settings.archive.path).mkdir(parents=True, exist_ok=True)
+    database = station.database()
+    document = {
+        "home": str(station.home),
+        "config": str(station.config_file),
+        "config_created": created,
+        "database": database.engine.url.render_as_string(hide_password=True),
+        "schema_revision": database.revision(),
+    }
+    text = f"Station home {station.home}\n{'wrote' if created else 'kept existing'} {station.config_file}\n"
+    if not created and archive_host:
+        document["ignored"] = ["--archive-host", "--archive-port", "--archive-ae"]
+        text += "station.toml exists: --archive-* ignored; edit [archive] in it instead\n"
+    station.emit(document, text + f"database {document['database']} at schema {document['schema_revision']}")
+
+
+def load_settings_from_text(text: str) -> None:
+    """Guard: the file init writes must itself be valid (a broken template is a bug)."""
+    import tomllib
+
+    from mediastation.config import parse_settings
+
+    parse_settings(tomllib.loads(text), source="default station.toml")
+
+
+@click.group()
+def config() -> None:
+    """Inspect the station's configuration."""
+
+
+@config.command("show")
+@json_option
+@pass_station
+def config_show(station: Station) -> None:
+    """Print the effective settings (defaults filled in) after validation."""
+    settings = station.settings
+    document = {"config": str(station.config_file), "exists": station.config_file.exists(),
+                "settings": settings.model_dump()}
+    lines = [f"# {station.config_file}" + ("" if station.config_file.exists() else " (absent: defaults)")]
+    for section, values in settings.model_dump().items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{key} = {value!r}" for key, value in values.items())
+    station.emit(document, "\n".join(lines))
+
+
+@config.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@json_option
+@pass_station
+def config_check(station: Station, file: str) -> None:
+    """Validate a station.toml without using it."""
+    from pathlib import Path
+
+    load_settings(Path(file))
+    station.emit({"ok": True, "config": str(Path(file).resolve())}, f"{file}: valid")
+
+
+__all__ = ["init", "config", "ConfigError"]

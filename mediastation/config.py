@@ -1,0 +1,167 @@
+"""The station's configuration file (`station.toml`), typed and validated at start.
+
+A wrong key or value stops the program with a message that names the key and what is allowed
+(interfaces.md). `{home}` in a path or URL stands for the station's home folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from mediastation.errors import ConfigError
+
+HOME_ENV = "MEDIASTATION_HOME"
+CONFIG_NAME = "station.toml"
+
+AETitle = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=16, pattern=r"^[\x20-\x5b\x5d-\x7e]*[^ ][\x20-\x5b\x5d-\x7e]*$"),
+]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Language = Literal["fi", "sv", "en"]
+
+
+class Section(BaseModel):
+    """A table of station.toml: unknown keys are errors, values are checked on construction."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StationSection(Section):
+    name: str = "HUS media station"
+    ae_title: AETitle = "MEDIASTATION"
+    port: Port = 11112
+    language: Language = "fi"
+
+
+class ArchiveSection(Section):
+    kind: Literal["dicom", "folder"] = "folder"
+    host: str = "127.0.0.1"
+    port: Port = 4242
+    ae_title: AETitle = "ORTHANC"
+    retrieve: Literal["c-get", "c-move"] = "c-get"
+    path: str = "{home}/archive"
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+
+class DatabaseSection(Section):
+    url: str = "sqlite:///{home}/station.db"
+
+
+class PricingSection(Section):
+    price_list: str = "{home}/price_list.toml"
+
+
+class Settings(Section):
+    """Everything station.toml can say; every table and key has a default."""
+
+    station: StationSection = StationSection()
+    archive: ArchiveSection = ArchiveSection()
+    database: DatabaseSection = DatabaseSection()
+    pricing: PricingSection = PricingSection()
+
+
+def default_home() -> Path:
+    """The home folder when neither --home nor MEDIASTATION_HOME says otherwise."""
+    return Path(platformdirs.user_data_dir("mediastation", appauthor=False))
+
+
+def resolve_home(home: str | os.PathLike[str] | None) -> Path:
+    if home:
+        return Path(home).expanduser().resolve()
+    env = os.environ.get(HOME_ENV)
+    return Path(env).expanduser().resolve() if env else default_home()
+
+
+def expand_home(value: str, home: Path) -> str:
+    """Replace `{home}` (the only placeholder) in a path or URL."""
+    return value.replace("{home}", str(home))
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate station.toml; a missing file means the embedded defaults."""
+    if not path.exists():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    return parse_settings(data, source=str(path))
+
+
+def parse_settings(data: dict[str, Any], *, source: str = "station.toml") -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(err) for err in exc.errors()]
+        raise ConfigError(
+            f"{source}: " + "; ".join(problems),
+            details={"problems": problems, "file": source},
+        ) from None
+
+
+def _describe(err: Any) -> str:
+    loc = [str(part) for part in err["loc"]]
+    key = ".".join(loc)
+    if err["type"] == "extra_forbidden":
+        allowed = ", ".join(_allowed_keys(loc[:-1]))
+        where = f"[{'.'.join(loc[:-1])}]" if len(loc) > 1 else "the top level"
+        return f"unknown key '{key}'; allowed in {where}: {allowed}"
+    return f"'{key}': {err['msg']} (got {err.get('input')!r})"
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    model: type[BaseModel] = Settings
+    for part in loc:
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+DEFAULT_STATION_TOML = """\
+# Media station configuration. Every key is optional; the values shown are the defaults.
+# `{{home}}` stands for the station's home folder. A wrong key or value stops the station with a
+# message naming it. Documentation: README.md and docs/interfaces.md.
+
+[station]
+name = "HUS media station"
+ae_title = "MEDIASTATION"        # our AE title for C-GET/C-MOVE/C-STORE (1-16 characters)
+port = 11112                     # our listening port (C-MOVE destination, storage commitment)
+language = "fi"                  # default letter language: fi | sv | en
+
+[archive]                        # where exports come from and imports go to
+kind = "{archive_kind}"                 # dicom | folder  (folder = embedded default used by `demo`)
+host = "{archive_host}"
+port = {archive_port}
+ae_title = "{archive_ae}"
+retrieve = "c-get"               # c-get | c-move
+path = "{{home}}/archive"         # for kind = "folder": DICOM files, indexed by accession number
+timeout = 30.0                   # seconds to wait for the archive before giving up
+
+[database]
+url = "sqlite:///{{home}}/station.db"   # or postgresql+psycopg://user@host/db for shared stations
+
+[pricing]
+price_list = "{{home}}/price_list.toml"
+"""
+
+
+def default_station_toml(
+    *, archive_kind: str = "folder", archive_host: str = "127.0.0.1", archive_port: int = 4242,
+    archive_ae: str = "ORTHANC",
+) -> str:
+    """The commented file `init` writes; its values parse back to the given settings."""
+    return DEFAULT_STATION_TOML.format(
+        archive_kind=archive_kind, archive_host=archive_host, archive_port=archive_port,
+        archive_ae=archive_ae,
+    )
