@@ -1,0 +1,1 @@
+"""Fixtures for the database: SQLite and a private PostgreSQL server."""
