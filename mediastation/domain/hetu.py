@@ -15,7 +15,9 @@ from datetime import date
 CHECK_CHARACTERS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 CENTURIES = {"+": 1800, "-": 1900, "Y": 1900, "X": 1900, "W": 1900, "V": 1900, "U": 1900,
              "A": 2000, "B": 2000, "C": 2000, "D": 2000, "E": 2000, "F": 2000}
-PATTERN = re.compile(r"^(\d{2})(\d{2})(\d{2})([-+YXWVUABCDEF])(\d{3})([0-9A-Y])$")
+# ASCII digits only and \Z, not $: `\d` also matches e.g. Arabic-Indic digits (which int() accepts) and
+# `$` matches before a trailing newline, so either would let a second spelling of the same code through.
+PATTERN = re.compile(r"\A([0-9]{2})([0-9]{2})([0-9]{2})([-+YXWVUABCDEF])([0-9]{3})([0-9A-Y])\Z")
 OID = "1.2.246.21"  # Issuer of Patient ID for a HETU
 
 
@@ -66,7 +68,7 @@ def is_valid(code: str) -> bool:
 def _validate(code: object) -> None:
     if not isinstance(code, str):
         raise InvalidHetu(f"a HETU is text, not {type(code).__name__}")
-    match = PATTERN.match(code)
+    match = PATTERN.fullmatch(code)
     if match is None:
         raise InvalidHetu(f"{code!r} is not of the form DDMMYYCZZZQ (C one of + - Y X W V U A B C D E F)")
     dd, mm, yy, sign, zzz, check = match.groups()
