@@ -19,7 +19,7 @@ debian:
 
 demo: venv
 	$(BIN)/mediastation --home $(HOME_DIR) init
-	$(BIN)/mediastation --home $(HOME_DIR) request check examples/request.json
+	$(BIN)/mediastation --home $(HOME_DIR) request check examples/requests/release_cd.json
 
 test: debian venv
 	$(BIN)/python -m pytest

@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from mediastation.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mediastation.domain.policy import ReleasePolicy
 
 HOME_ENV = "MEDIASTATION_HOME"
 CONFIG_NAME = "station.toml"
@@ -58,6 +61,52 @@ class PricingSection(Section):
     price_list: str = "{home}/price_list.toml"
 
 
+class RegisterEntry(Section):
+    code: str
+    label: str
+    route: str | None = None
+    route_code: str | None = None
+    route_rule: str = "R3"
+    uusimaa_area: bool = False
+
+
+class LegalBasisEntry(Section):
+    code: str
+    law: str
+    label_fi: str
+    label_sv: str
+    label_en: str
+    consent_needed: bool = False
+
+
+class ElectronicDestinationEntry(Section):
+    name: str
+    ae_title: AETitle
+    host: str
+    port: Port
+
+
+class HospitalArchiveEntry(Section):
+    name: str
+    contact: str
+    registers: list[str] = []
+
+
+class ReleaseSection(Section):
+    """R1-R4, R6, R8 c, R12 as data. A list given here replaces the default list as a whole;
+    `file` names a TOML file with the same keys (kept by the registry office, say), which
+    station.toml's own keys override."""
+
+    file: str | None = None
+    registers: list[RegisterEntry] | None = None
+    uusimaa_parties: list[str] | None = None
+    legal_bases: list[LegalBasisEntry] | None = None
+    electronic_destinations: list[ElectronicDestinationEntry] | None = None
+    hospital_archives: list[HospitalArchiveEntry] | None = None
+    cd_capacity_mib: Annotated[int, Field(gt=0)] | None = None
+    dvd_capacity_mib: Annotated[int, Field(gt=0)] | None = None
+
+
 class Settings(Section):
     """Everything station.toml can say; every table and key has a default."""
 
@@ -65,6 +114,7 @@ class Settings(Section):
     archive: ArchiveSection = ArchiveSection()
     database: DatabaseSection = DatabaseSection()
     pricing: PricingSection = PricingSection()
+    release: ReleaseSection = ReleaseSection()
 
 
 def default_home() -> Path:
@@ -115,6 +165,8 @@ def _describe(err: Any) -> str:
         allowed = ", ".join(_allowed_keys(loc[:-1]))
         where = f"[{'.'.join(loc[:-1])}]" if len(loc) > 1 else "the top level"
         return f"unknown key '{key}'; allowed in {where}: {allowed}"
+    if err["type"] == "missing":
+        return f"'{key}': required but missing"
     return f"'{key}': {err['msg']} (got {err.get('input')!r})"
 
 
@@ -126,6 +178,47 @@ def _allowed_keys(loc: list[str]) -> list[str]:
             return []
         model = annotation
     return list(model.model_fields)
+
+
+def release_policy(section: ReleaseSection, home: Path) -> "ReleasePolicy":
+    """The domain's ReleasePolicy from [release] (and the file it names), defaults elsewhere."""
+    from mediastation.domain.policy import (
+        ElectronicDestination, HospitalArchive, LegalBasis, Register, ReleasePolicy,
+    )
+
+    merged = _release_file(section.file, home).model_dump(exclude_none=True) if section.file else {}
+    merged.update(section.model_dump(exclude_none=True, exclude={"file"}))
+    kwargs: dict[str, Any] = {}
+    builders = {"registers": Register, "legal_bases": LegalBasis,
+                "electronic_destinations": ElectronicDestination, "hospital_archives": HospitalArchive}
+    for key, build in builders.items():
+        if key in merged:
+            kwargs[key] = tuple(build(**{k: tuple(v) if isinstance(v, list) else v for k, v in item.items()})
+                                for item in merged[key])
+    if "uusimaa_parties" in merged:
+        kwargs["uusimaa_parties"] = tuple(merged["uusimaa_parties"])
+    for key in ("cd_capacity_mib", "dvd_capacity_mib"):
+        if key in merged:
+            kwargs[key.replace("_mib", "_bytes")] = merged[key] * 1024 * 1024
+    try:
+        return ReleasePolicy(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[release]: {exc}") from None
+
+
+def _release_file(name: str, home: Path) -> ReleaseSection:
+    path = Path(expand_home(name, home))
+    if not path.is_file():
+        raise ConfigError(f"'release.file': {path} does not exist; fix the path or remove the key")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read as TOML: {exc}") from None
+    try:
+        return ReleaseSection.model_validate({k: v for k, v in data.items() if k != "file"})
+    except ValidationError as exc:
+        problems = [_describe(err) for err in exc.errors()]
+        raise ConfigError(f"{path}: " + "; ".join(problems), details={"problems": problems}) from None
 
 
 DEFAULT_STATION_TOML = """\
@@ -153,6 +246,33 @@ url = "sqlite:///{{home}}/station.db"   # or postgresql+psycopg://user@host/db f
 
 [pricing]
 price_list = "{{home}}/price_list.toml"
+
+[release]                        # the release rules' data (domain.md R1-R4, R6, R8 c, R12)
+# A list given here replaces the built-in default list as a whole. `mediastation config show`
+# prints the lists in force. Examples:
+# file = "{{home}}/release.toml"        # the same keys in a file of their own
+# uusimaa_parties = ["HUS", "HUS-yhtyma", "Helsinki", "Ita-Uusimaa", "Keski-Uusimaa", "Lansi-Uusimaa", "Vantaa-Kerava"]
+# cd_capacity_mib = 650
+# dvd_capacity_mib = 4300
+#
+# [[release.electronic_destinations]]   # an image link: requests to it go electronically (R6)
+# name = "Kymenlaakson keskussairaala"
+# ae_title = "KYMSPACS"
+# host = "pacs.example.fi"
+# port = 104
+#
+# [[release.legal_bases]]               # R8 c: a law gives the recipient the right to the data
+# code = "accident-insurance"
+# law = "Tyotapaturma- ja ammattitautilaki 459/2015"
+# label_fi = "Lakisaateinen tapaturmavakuutus"
+# label_sv = "Lagstadgad olycksfallsforsakring"
+# label_en = "Statutory accident insurance"
+#
+# [[release.registers]]                 # R1: registers inside the PACS; `route` = where to turn (R3)
+# code = "Puolustusvoimat"
+# label = "Defence Forces"
+# route = "the performing Defence Forces unit"
+# route_code = "defence_forces_register"
 """
 
 

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-
-def run(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "mediastation"]
-    if home is not None:
-        cmd += ["--home", str(home)]
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=120)
+from support.cli import run
 
 
 def test_version_prints_and_exits_zero() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, select
 
 from mediastation.store import Database, open_database
-from mediastation.store.db import head_revision
+from mediastation.store.db import SCHEMA_HEAD, head_revision
 from mediastation.store.models import Job
 
 
@@ -59,3 +59,8 @@ def test_unreachable_postgresql_is_a_clear_outside_failure() -> None:
     with pytest.raises(DatabaseError) as info:
         open_database("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
     assert "127.0.0.1" in info.value.message
+
+
+def test_schema_head_constant_is_alembics_head() -> None:
+    """SCHEMA_HEAD lets a start skip Alembic; a new migration must move it too."""
+    assert SCHEMA_HEAD == head_revision()

@@ -15,7 +15,9 @@ import click
 
 from mediastation import __version__
 from mediastation.cli.context import Station
+from mediastation.cli.log import log
 from mediastation.cli.pacs import pacs
+from mediastation.cli.request import request
 from mediastation.cli.setup import config, init
 from mediastation.errors import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MediaStationError
 
@@ -39,6 +41,8 @@ def cli(ctx: click.Context, home: str | None, config_file: str | None, as_json: 
 cli.add_command(init)
 cli.add_command(config)
 cli.add_command(pacs)
+cli.add_command(request)
+cli.add_command(log)
 
 
 def _configure_logging(verbose: bool) -> None:

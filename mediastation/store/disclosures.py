@@ -83,6 +83,11 @@ class DisclosureLog:
                 yield _stored(row)
             after = rows[-1].seq
 
+    def get(self, seq: int) -> StoredEntry | None:
+        with self.database.session() as session:
+            row = session.get(DisclosureRow, seq)
+        return _stored(row) if row is not None else None
+
     def for_patient(self, patient_hetu: str) -> list[StoredEntry]:
         with self.database.session() as session:
             rows = session.scalars(
@@ -96,6 +101,10 @@ class DisclosureLog:
                 select(DisclosureRow).where(DisclosureRow.request_id == request_id).order_by(DisclosureRow.seq)
             ).all()
         return [_stored(row) for row in rows]
+
+    def request_ids(self) -> set[str]:
+        with self.database.session() as session:
+            return set(session.scalars(select(DisclosureRow.request_id).where(DisclosureRow.request_id.is_not(None))))
 
     def count(self) -> int:
         with self.database.session() as session:
