@@ -6,6 +6,7 @@ failed. A MediaStationError prints one message (or one JSON document) without a 
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
@@ -15,14 +16,52 @@ import click
 
 from mediastation import __version__
 from mediastation.cli.context import Station
-from mediastation.cli.log import log
-from mediastation.cli.pacs import pacs
-from mediastation.cli.request import request
-from mediastation.cli.setup import config, init
 from mediastation.errors import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MediaStationError
 
+# Command name -> "module:attribute". Each area keeps its commands in its own module, loaded only
+# when used, so a command starts without importing the whole station.
+COMMANDS = {
+    "init": "mediastation.cli.setup:init",
+    "config": "mediastation.cli.setup:config",
+    "demo": "mediastation.cli.demo:demo",
+    "pacs": "mediastation.cli.pacs:pacs",
+    "request": "mediastation.cli.request:request",
+    "log": "mediastation.cli.log:log",
+    "export": "mediastation.cli.export:export",
+    "fileset": "mediastation.cli.fileset:fileset",
+    "import": "mediastation.cli.importing:import_",
+    "shipments": "mediastation.cli.shipments:shipments",
+    "billing": "mediastation.cli.billing:billing",
+    "devices": "mediastation.cli.devices:devices",
+    "watch": "mediastation.cli.devices:watch",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use; modules not yet written are left out."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        return getattr(module, attribute, None)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", envvar="MEDIASTATION_HOME", type=click.Path(file_okay=False),
               help="The station's folder (station.toml, database, jobs). Env: MEDIASTATION_HOME.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
@@ -37,12 +76,6 @@ def cli(ctx: click.Context, home: str | None, config_file: str | None, as_json: 
     ctx.call_on_close(ctx.obj.close)
     _configure_logging(verbose)
 
-
-cli.add_command(init)
-cli.add_command(config)
-cli.add_command(pacs)
-cli.add_command(request)
-cli.add_command(log)
 
 
 def _configure_logging(verbose: bool) -> None:
