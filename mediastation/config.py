@@ -107,6 +107,30 @@ class ReleaseSection(Section):
     dvd_capacity_mib: Annotated[int, Field(gt=0)] | None = None
 
 
+class SenderSection(Section):
+    """Who sends the media: printed on the cover letter and README.TXT (replace with your unit)."""
+
+    unit: str = "HUS Diagnostiikkakeskus, kuvantamisen asiakaspalvelu"
+    street: str = "PL 340"
+    postal_code: str = "00029"
+    city: str = "HUS"
+    phone: str = "09 471 00000"
+    email: str = "kuvantaminen.asiakaspalvelu@example.fi"
+
+
+class ExportSection(Section):
+    """How exports are composed (issue 4): capacities in MB of 10^6 bytes, profiles, folders."""
+
+    jobs: str = "{home}/jobs"
+    cd_capacity_mb: Annotated[float, Field(gt=0)] = 700
+    dvd_capacity_mb: Annotated[float, Field(gt=0)] = 4700
+    dvd_dl_capacity_mb: Annotated[float, Field(gt=0)] = 8500
+    usb_capacity_mb: Annotated[float, Field(gt=0)] = 32000
+    compressed_profile: Literal["J2K", "JPEG"] = "J2K"  # DVD and USB: STD-GEN-DVD-J2K / -JPEG
+    viewer_budget_mb: Annotated[float, Field(ge=0)] | None = None  # None: whatever space is left
+    newest_study_first: bool = True
+
+
 class Settings(Section):
     """Everything station.toml can say; every table and key has a default."""
 
@@ -115,6 +139,8 @@ class Settings(Section):
     database: DatabaseSection = DatabaseSection()
     pricing: PricingSection = PricingSection()
     release: ReleaseSection = ReleaseSection()
+    sender: SenderSection = SenderSection()
+    export: ExportSection = ExportSection()
 
 
 def default_home() -> Path:

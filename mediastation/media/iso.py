@@ -1,0 +1,159 @@
+"""ISO 9660 level 1 + Joliet images with pycdlib, and reading them back to verify (b15, b16, b45).
+
+Files stream from disk into the image (pycdlib copies at write time), so memory stays flat whatever
+the study size. The volume id equals the file-set id (b9); Joliet names equal the ISO 9660 names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pycdlib
+
+from mediastation import __version__
+from mediastation.errors import MediaStationError, OutsidePartyError
+
+Progress = Callable[[int, int | None, str], None]
+DIR_NAME = re.compile(r"^[A-Z0-9_]{1,8}$")
+FILE_NAME = re.compile(r"^[A-Z0-9_]{1,8}(\.[A-Z0-9_]{1,3})?$")
+VOLUME_ID = re.compile(r"^[A-Z0-9_]{1,16}$")
+CHUNK = 1 << 20
+
+
+class NotIso9660Name(MediaStationError):
+    code = "invalid_medium_name"
+
+
+class IsoVerificationFailed(OutsidePartyError):
+    """The image read back differs from what was staged: the medium must not leave the house."""
+
+    code = "verification_failed"
+
+
+@dataclass(frozen=True)
+class IsoImage:
+    path: Path
+    volume_id: str
+    bytes: int
+    sha256: str
+    files: int
+
+
+def build_iso(tree: Path, image: Path, *, volume_id: str, disc: tuple[int, int] = (1, 1),
+              progress: Progress | None = None) -> IsoImage:
+    """Write `tree` as an ISO 9660 level 1 + Joliet image at `image` (atomically)."""
+    if not VOLUME_ID.match(volume_id):
+        raise NotIso9660Name(f"volume id {volume_id!r} must be 1-16 of A-Z 0-9 _")
+    entries = _entries(tree)
+    iso = pycdlib.PyCdlib()
+    iso.new(interchange_level=1, joliet=3, vol_ident=volume_id, set_size=disc[1], seqnum=disc[0],
+            app_ident_str=f"HUS MEDIASTATION {__version__}", preparer_ident_str="HUS MEDIASTATION")
+    try:
+        for relative, is_dir in entries:
+            _add(iso, tree, relative, is_dir)
+        tmp = image.with_name(image.name + ".part")
+        total = sum((tree / r).stat().st_size for r, d in entries if not d)
+        callback = (lambda done, _total, _opaque: progress(done, total, image.name)) if progress else None
+        with open(tmp, "wb") as out:
+            iso.write_fp(out, progress_cb=callback)
+            out.flush()
+            os.fsync(out.fileno())
+    finally:
+        iso.close()
+    tmp.replace(image)
+    return IsoImage(image, volume_id, image.stat().st_size, sha256_file(image),
+                    sum(1 for _r, d in entries if not d))
+
+
+def _entries(tree: Path) -> list[tuple[str, bool]]:
+    """Every directory and file under `tree`, parents first, names checked against level 1."""
+    found: list[tuple[str, bool]] = []
+    for path in sorted(tree.rglob("*")):
+        relative = path.relative_to(tree).as_posix()
+        is_dir = path.is_dir()
+        name = path.name
+        if not (DIR_NAME if is_dir else FILE_NAME).match(name):
+            raise NotIso9660Name(f"{relative}: not an ISO 9660 level 1 name (8.3, A-Z 0-9 _)")
+        if relative.count("/") >= 7:
+            raise NotIso9660Name(f"{relative}: deeper than the 8 levels ISO 9660 allows")
+        found.append((relative, is_dir))
+    return found
+
+
+def _add(iso: pycdlib.PyCdlib, tree: Path, relative: str, is_dir: bool) -> None:
+    joliet = "/" + relative
+    if is_dir:
+        iso.add_directory(iso_path=joliet, joliet_path=joliet)
+        return
+    iso_path = joliet + ("" if "." in relative.rsplit("/", 1)[-1] else ".") + ";1"
+    iso.add_file(str(tree / relative), iso_path=iso_path, joliet_path=joliet)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _HashingSink:
+    """A write-only file object that only hashes: reading a file back needs no disk space."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return len(data)
+
+
+def read_back(source: Path | str) -> dict[str, str]:
+    """SHA-256 of every file on the medium (image file or device), by Joliet path."""
+    iso = pycdlib.PyCdlib()
+    try:
+        iso.open(str(source))
+    except (pycdlib.pycdlibexception.PyCdlibException, OSError) as exc:
+        raise IsoVerificationFailed(f"{source}: cannot be read as ISO 9660: {exc}") from None
+    try:
+        hashes: dict[str, str] = {}
+        for root, _dirs, files in iso.walk(joliet_path="/"):
+            for name in files:
+                path = f"{root.rstrip('/')}/{name}"
+                sink = _HashingSink()
+                iso.get_file_from_iso_fp(sink, joliet_path=path)
+                hashes[path.lstrip("/")] = sink.digest.hexdigest()
+        return hashes
+    finally:
+        iso.close()
+
+
+def verify_image(source: Path | str, tree: Path, *, volume_id: str | None = None) -> None:
+    """Every staged file is on the medium with the same bytes, and nothing else is (b45)."""
+    on_medium = read_back(source)
+    staged = {p.relative_to(tree).as_posix(): sha256_file(p) for p in sorted(tree.rglob("*")) if p.is_file()}
+    problems = [f"{name}: missing on the medium" for name in sorted(staged.keys() - on_medium.keys())]
+    problems += [f"{name}: on the medium but not staged" for name in sorted(on_medium.keys() - staged.keys())]
+    problems += [f"{name}: content differs (SHA-256)" for name in sorted(staged.keys() & on_medium.keys())
+                 if staged[name] != on_medium[name]]
+    if volume_id is not None:
+        actual = _volume_id(source)
+        if actual != volume_id:
+            problems.append(f"volume id is {actual!r}, expected {volume_id!r}")
+    if problems:
+        raise IsoVerificationFailed(f"{source}: verification failed: " + "; ".join(problems[:20]),
+                                    details={"problems": problems})
+
+
+def _volume_id(source: Path | str) -> str:
+    iso = pycdlib.PyCdlib()
+    iso.open(str(source))
+    try:
+        return iso.pvd.volume_identifier.decode("ascii").strip()
+    finally:
+        iso.close()
