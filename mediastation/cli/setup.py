@@ -18,6 +18,19 @@ from mediastation.errors import ConfigError
 def init(station: Station, archive_host: str | None, archive_port: int, archive_ae: str) -> None:
     """Create the home folder, a commented station.toml and the database. Safe to run again:
     an existing station.toml or database is never overwritten (the database is only upgraded)."""
+    document = ensure_initialised(station, archive_host=archive_host, archive_port=archive_port,
+                                  archive_ae=archive_ae)
+    created = document["config_created"]
+    text = f"Station home {station.home}\n{'wrote' if created else 'kept existing'} {station.config_file}\n"
+    if not created and archive_host:
+        document["ignored"] = ["--archive-host", "--archive-port", "--archive-ae"]
+        text += "station.toml exists: --archive-* ignored; edit [archive] in it instead\n"
+    station.emit(document, text + f"database {document['database']} at schema {document['schema_revision']}")
+
+
+def ensure_initialised(station: Station, *, archive_host: str | None = None, archive_port: int = 4242,
+                       archive_ae: str = "ORTHANC") -> dict:
+    """What `init` makes, made only where missing: home, station.toml, archive folder, database."""
     station.home.mkdir(parents=True, exist_ok=True)
     created = not station.config_file.exists()
     if created:
@@ -34,18 +47,13 @@ def init(station: Station, archive_host: str | None, archive_port: int, archive_
     if settings.archive.kind == "folder":
         station.path(settings.archive.path).mkdir(parents=True, exist_ok=True)
     database = station.database()
-    document = {
+    return {
         "home": str(station.home),
         "config": str(station.config_file),
         "config_created": created,
         "database": database.engine.url.render_as_string(hide_password=True),
         "schema_revision": database.revision(),
     }
-    text = f"Station home {station.home}\n{'wrote' if created else 'kept existing'} {station.config_file}\n"
-    if not created and archive_host:
-        document["ignored"] = ["--archive-host", "--archive-port", "--archive-ae"]
-        text += "station.toml exists: --archive-* ignored; edit [archive] in it instead\n"
-    station.emit(document, text + f"database {document['database']} at schema {document['schema_revision']}")
 
 
 def load_settings_from_text(text: str) -> None:

@@ -1,0 +1,60 @@
+"""`export`: an approved release request onto verified media (the station's main job)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mediastation.cli.context import Station, json_option, pass_station
+from mediastation.cli.progress import Progress
+from mediastation.cli.request import actor
+
+
+def export_environment(station: Station) -> Any:
+    from mediastation.workflows.export import ExportEnvironment
+
+    return ExportEnvironment(database=station.database(), settings=station.settings, home=station.home,
+                             jobs_folder=station.path(station.settings.export.jobs), progress=Progress("export"))
+
+
+def export_text(document: dict[str, Any]) -> str:
+    lines = [f"export {document['job_id']} of {document['request_id']}: {document['state']}"]
+    for medium in document["media"]:
+        where = medium.get("image") or medium.get("tree")
+        lines.append(f"  {medium['kind']} {medium['index']}/{medium['count']} {medium['fileset_id']} "
+                     f"({medium['profile']}, {medium['instances']} instances, {medium['bytes']} bytes): {where}")
+    if document.get("cover_letter"):
+        lines.append(f"  cover letter: {document['cover_letter']}")
+    for key, label in (("shipment_id", "shipment"), ("disclosure_seq", "disclosure log entry")):
+        if document.get(key) is not None:
+            lines.append(f"  {label}: {document[key]}")
+    if document.get("invoice_lines"):
+        lines.append(f"  invoice lines: {', '.join(document['invoice_lines'])}")
+    if document.get("conversions"):
+        lines.append(f"  transcoded to fit the profile: {len(document['conversions'])} instance(s)")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("request_id")
+@click.option("--medium", type=click.Choice(["cd", "dvd", "dvd-dl", "usb", "auto"]),
+              help="The medium (default: the decision's channel; auto = CD when it fits).")
+@click.option("--burner", help="A burner named in [burners] of station.toml.")
+@click.option("--to", "to_dir", type=click.Path(file_okay=False), help="Write the image(s) or USB tree into DIR.")
+@click.option("--again", is_flag=True, help="Export a request again that was already exported (a new copy).")
+@click.option("--by", help="Who makes the medium (default: MEDIASTATION_USER or the logged-in user).")
+@json_option
+@pass_station
+def export(station: Station, request_id: str, medium: str | None, burner: str | None, to_dir: str | None,
+           again: bool, by: str | None) -> None:
+    """Retrieve, compose, package, write, verify and record the release REQUEST_ID.
+
+    A job that stopped half-way (killed, archive down, disc full) resumes when run again."""
+    from mediastation.workflows.export import ExportOptions, run_export
+
+    options = ExportOptions(request_id=request_id, medium=medium, burner=burner,
+                            to_dir=Path(to_dir).resolve() if to_dir else None, actor=actor(by), again=again)
+    result = run_export(export_environment(station), options)
+    station.emit(result.document, export_text(result.document))
