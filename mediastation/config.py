@@ -110,12 +110,12 @@ class ReleaseSection(Section):
 class SenderSection(Section):
     """Who sends the media: printed on the cover letter and README.TXT (replace with your unit)."""
 
-    unit: str = "HUS Diagnostiikkakeskus, kuvantamisen asiakaspalvelu"
-    street: str = "PL 340"
+    unit: str = "HUS Diagnostiikkakeskus, Kuvantamisen erikoissairaanhoidon asiakaspalvelu"
+    street: str = "PL 224"
     postal_code: str = "00029"
     city: str = "HUS"
-    phone: str = "09 471 00000"
-    email: str = "kuvantaminen.asiakaspalvelu@example.fi"
+    phone: str = "09 471 76658"
+    email: str = "kuvapalvelut@hus.fi"
 
 
 class ExportSection(Section):
@@ -131,6 +131,52 @@ class ExportSection(Section):
     newest_study_first: bool = True
 
 
+class ImportSection(Section):
+    """[imports]: outside media into the archive (issue 7). `accession` without --accession: "blank"
+    (IHE IRWF unscheduled import, the original kept in Original Attributes) or "keep"."""
+
+    associations: Annotated[int, Field(ge=1, le=8)] = 2
+    accession: Literal["blank", "keep"] = "blank"
+    institution: str = "HUS"
+    storage_commitment: bool = True
+    commitment_timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    folder: str = "{home}/imports"
+
+
+class BurnerEntry(Section):
+    """One device of [[burners.devices]]; keys that do not apply to its kind are ignored."""
+
+    name: Annotated[str, StringConstraints(min_length=1)]
+    kind: Literal["optical", "usb", "folder", "robot-epson", "robot-primera"]
+    device: str = ""                # optical: /dev/sr0 or stdio:FILE; usb: /dev/sdb1 or a FAT image; "": the one found
+    path: str = ""                  # folder: the target folder; robots: the hot folder the robot's service watches
+    status_path: str = ""           # robots: Primera status folder / Epson TDBStatus.txt; "": inside the hot folder
+    publisher: str = ""             # robots: the robot's name (Epson PUBLISHER, Primera <name>.txt)
+    share_prefixes: dict[str, str] = {}  # robots: local path prefix -> the robot PC's prefix (\\PC\share)
+    timeout: Annotated[float, Field(gt=0)] = 3600.0  # robots: seconds a job may take
+    poll_interval: Annotated[float, Field(gt=0)] = 2.0
+    copies: Annotated[int, Field(ge=1, le=100)] = 1
+    media: Literal["auto", "cd", "dvd", "dvd-dl"] = "auto"
+    data_format: str = ""           # robots: Epson FORMAT (JOLIET | UDF102), Primera DataImageType
+    label_file: str = ""            # robots: label layout (.tdd for Epson, .std/.jpg for Primera)
+    verify_disc: bool = True        # Primera VerifyDisc
+    allow_overwrite: bool | None = None  # overrides [burners] allow_overwrite for this device
+    format_usb: bool = False        # usb: format FAT32 before writing (wiping must still be confirmed)
+
+
+class BurnersSection(Section):
+    """[burners]: the devices that write media (issue 6). Capacities in MB of 10^6 bytes, used where
+    the medium cannot be measured (robots); a drive reports its blank's own size."""
+
+    default: str = "folder"         # burner name or kind used when `export` names none
+    folder: str = "{home}/outbox"   # the folder burner's folder when no [[burners.devices]] entry names one
+    allow_overwrite: bool = False   # write over non-blank rewritable discs / existing files
+    cd_capacity_mb: Annotated[float, Field(gt=0)] = 700
+    dvd_capacity_mb: Annotated[float, Field(gt=0)] = 4700
+    dvd_dl_capacity_mb: Annotated[float, Field(gt=0)] = 8500
+    devices: list[BurnerEntry] = []
+
+
 class Settings(Section):
     """Everything station.toml can say; every table and key has a default."""
 
@@ -141,6 +187,8 @@ class Settings(Section):
     release: ReleaseSection = ReleaseSection()
     sender: SenderSection = SenderSection()
     export: ExportSection = ExportSection()
+    imports: ImportSection = ImportSection()
+    burners: BurnersSection = BurnersSection()
 
 
 def default_home() -> Path:

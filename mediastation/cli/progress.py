@@ -19,9 +19,14 @@ class Progress:
         self.interval = interval
         self._last = 0.0
         self._last_done = -1
+        self._finished: tuple[str, int | None] | None = None
 
     def __call__(self, done: int, total: int | None, what: str = "") -> None:
         finished = total is not None and done >= total
+        if finished and self._finished == (what, total):
+            return
+        if finished:
+            self._finished = (what, total)
         now = time.monotonic()
         if not finished and now - self._last < (0.1 if self.interactive else self.interval):
             return

@@ -57,8 +57,7 @@ def build_iso(tree: Path, image: Path, *, volume_id: str, disc: tuple[int, int] 
         for relative, is_dir in entries:
             _add(iso, tree, relative, is_dir)
         tmp = image.with_name(image.name + ".part")
-        total = sum((tree / r).stat().st_size for r, d in entries if not d)
-        callback = (lambda done, _total, _opaque: progress(done, total, image.name)) if progress else None
+        callback = (lambda done, total, _opaque: progress(done, total, image.name)) if progress else None
         with open(tmp, "wb") as out:
             iso.write_fp(out, progress_cb=callback)
             out.flush()

@@ -56,6 +56,10 @@ class ExportEnvironment:
     jobs_folder: Path
     progress: Progress = field(default=lambda done, total, what: None)
 
+    def home_path(self, value: str) -> Path:
+        """A path setting with `{home}` expanded."""
+        return Path(value.replace("{home}", str(self.home))).expanduser()
+
 
 @dataclass(frozen=True)
 class ExportResult:

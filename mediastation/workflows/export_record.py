@@ -65,8 +65,10 @@ def shipment_arguments(run: ExportRun) -> dict[str, Any]:
     recipient = {"name": (address.name if address and address.name else destination.name),
                  "street": address.street if address else "", "postal_code": address.postal_code if address else "",
                  "city": address.city if address else "", "country": address.country if address else "FI"}
-    contents = {"media": [d["fileset_id"] for d in run.detail["discs"]],
-                "studies": [s.accession_number for s in run.request.studies]}
+    from mediastation.domain.delivery import ShipmentContents
+
+    contents = ShipmentContents(media=tuple(d["fileset_id"] for d in run.detail["discs"]),
+                                studies=tuple(s.accession_number for s in run.request.studies))
     return {"request_id": run.row.request_id, "recipient": recipient, "contents": contents, "actor": run.options.actor}
 
 
@@ -74,10 +76,42 @@ def _invoice_lines(run: ExportRun) -> list[str]:
     """Invoice lines per the price list in force on the service date (R19); none when not billable."""
     if not run.row.decision_json.get("billable", False):
         return []
-    try:
-        from mediastation.workflows.billing import bill_export
-    except ImportError:
-        run.detail["billable_event"] = {"kind": "media_export", "media": len(run.detail["discs"]),
-                                        "studies": len(run.request.studies)}
-        return []
-    return bill_export(run)
+    from mediastation.workflows.billing import bill_event, load_price_list
+
+    price_list = load_price_list(run.env.home_path(run.env.settings.pricing.price_list))
+    lines: list[str] = []
+    for event in billable_events(run):
+        lines += bill_event(run.env.database, event, price_list, actor=run.options.actor or "station")
+    return lines
+
+
+def billable_events(run: ExportRun) -> list[Any]:
+    """The export itself and, when the media go by post, the postage (R19); keyed by the job so a
+    retried job bills once."""
+    from mediastation.domain.pricing import BillableEvent
+    from mediastation.workflows.export import today_helsinki
+
+    request = run.request
+    payer_category = payer_category_of(request)
+    common = {"service_date": today_helsinki(), "payer": request.destination.name or request.patient.name,
+              "payer_category": payer_category, "reference": run.row.request_id}
+    events = [BillableEvent(key=f"export:{run.job_id}", kind="media_export", studies=len(request.studies),
+                            media=len(run.detail["discs"]), medium_kind=_billing_kind(run.medium_kind), **common)]
+    if run.detail.get("shipment_id"):
+        events.append(BillableEvent(key=f"postage:{run.detail['shipment_id']}", kind="postage", media=1, **common))
+    return events
+
+
+def payer_category_of(request: Any) -> str:
+    """The price list's payer category for the recipient (exemptions depend on it, R19)."""
+    if request.basis.kind == "patient_own":
+        return "patient_own"
+    kind = request.destination.kind
+    if kind == "service_provider":
+        return "public_hospital" if request.destination.county else "organisation"
+    return {"patient": "patient", "authorised_person": "patient", "authority": "authority",
+            "insurer": "insurer", "register": "internal"}.get(kind or "", "organisation")
+
+
+def _billing_kind(kind: str) -> str:
+    return "dvd" if kind.startswith("dvd") else kind
