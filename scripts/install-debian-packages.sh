@@ -11,6 +11,8 @@ PACKAGES=(
   dosfstools     # mkfs.vfat / fsck.vfat for USB sticks
   mtools         # FAT images without mounting
   python3-venv   # venv for Debian's own python3 when it is the interpreter
+  fonts-dejavu-core  # the TrueType font embedded in letters and labels (ä, ö, å)
+  poppler-utils  # pdftotext / pdffonts: the tests read the letters back
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
