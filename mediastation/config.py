@@ -321,6 +321,24 @@ url = "sqlite:///{{home}}/station.db"   # or postgresql+psycopg://user@host/db f
 [pricing]
 price_list = "{{home}}/price_list.toml"
 
+[sender]                         # printed on cover letters and README.TXT: the releasing unit
+unit = "HUS Diagnostiikkakeskus, Kuvantamisen erikoissairaanhoidon asiakaspalvelu"
+street = "PL 224"
+postal_code = "00029"
+city = "HUS"
+phone = "09 471 76658"
+email = "kuvapalvelut@hus.fi"
+
+[export]                         # composing media (capacities in MB of 1,000,000 bytes)
+jobs = "{{home}}/jobs"            # job folders: fetched studies, staged discs, images
+cd_capacity_mb = 700
+dvd_capacity_mb = 4700
+dvd_dl_capacity_mb = 8500
+usb_capacity_mb = 32000
+compressed_profile = "J2K"       # DVD/USB profile: J2K (STD-GEN-DVD-J2K) or JPEG
+# viewer_budget_mb = 100         # cap the viewer's embedded image data (default: the space left)
+newest_study_first = true        # spanning: the newest study goes on disc 1
+
 [release]                        # the release rules' data (domain.md R1-R4, R6, R8 c, R12)
 # A list given here replaces the built-in default list as a whole. `mediastation config show`
 # prints the lists in force. Examples:
