@@ -103,8 +103,6 @@ class ReleaseSection(Section):
     legal_bases: list[LegalBasisEntry] | None = None
     electronic_destinations: list[ElectronicDestinationEntry] | None = None
     hospital_archives: list[HospitalArchiveEntry] | None = None
-    cd_capacity_mib: Annotated[int, Field(gt=0)] | None = None
-    dvd_capacity_mib: Annotated[int, Field(gt=0)] | None = None
 
 
 class SenderSection(Section):
@@ -119,13 +117,9 @@ class SenderSection(Section):
 
 
 class ExportSection(Section):
-    """How exports are composed (issue 4): capacities in MB of 10^6 bytes, profiles, folders."""
+    """How exports are composed (issue 4): profiles, folders, spanning (capacities: [burners])."""
 
     jobs: str = "{home}/jobs"
-    cd_capacity_mb: Annotated[float, Field(gt=0)] = 700
-    dvd_capacity_mb: Annotated[float, Field(gt=0)] = 4700
-    dvd_dl_capacity_mb: Annotated[float, Field(gt=0)] = 8500
-    usb_capacity_mb: Annotated[float, Field(gt=0)] = 32000
     compressed_profile: Literal["J2K", "JPEG"] = "J2K"  # DVD and USB: STD-GEN-DVD-J2K / -JPEG
     viewer_budget_mb: Annotated[float, Field(ge=0)] | None = None  # None: whatever space is left
     newest_study_first: bool = True
@@ -174,6 +168,7 @@ class BurnersSection(Section):
     cd_capacity_mb: Annotated[float, Field(gt=0)] = 700
     dvd_capacity_mb: Annotated[float, Field(gt=0)] = 4700
     dvd_dl_capacity_mb: Annotated[float, Field(gt=0)] = 8500
+    usb_capacity_mb: Annotated[float, Field(gt=0)] = 32000  # planning size when no stick is measured
     devices: list[BurnerEntry] = []
 
 
@@ -254,12 +249,14 @@ def _allowed_keys(loc: list[str]) -> list[str]:
     return list(model.model_fields)
 
 
-def release_policy(section: ReleaseSection, home: Path) -> "ReleasePolicy":
-    """The domain's ReleasePolicy from [release] (and the file it names), defaults elsewhere."""
+def release_policy(settings: Settings, home: Path) -> "ReleasePolicy":
+    """The domain's ReleasePolicy from [release] (and the file it names), defaults elsewhere; the
+    CD/DVD sizes the rules choose between (R6) are the burners' (one place for capacities)."""
     from mediastation.domain.policy import (
         ElectronicDestination, HospitalArchive, LegalBasis, Register, ReleasePolicy,
     )
 
+    section = settings.release
     merged = _release_file(section.file, home).model_dump(exclude_none=True) if section.file else {}
     merged.update(section.model_dump(exclude_none=True, exclude={"file"}))
     kwargs: dict[str, Any] = {}
@@ -271,9 +268,8 @@ def release_policy(section: ReleaseSection, home: Path) -> "ReleasePolicy":
                                 for item in merged[key])
     if "uusimaa_parties" in merged:
         kwargs["uusimaa_parties"] = tuple(merged["uusimaa_parties"])
-    for key in ("cd_capacity_mib", "dvd_capacity_mib"):
-        if key in merged:
-            kwargs[key.replace("_mib", "_bytes")] = merged[key] * 1024 * 1024
+    kwargs["cd_capacity_bytes"] = int(settings.burners.cd_capacity_mb * 1_000_000)
+    kwargs["dvd_capacity_bytes"] = int(settings.burners.dvd_capacity_mb * 1_000_000)
     try:
         return ReleasePolicy(**kwargs)
     except (TypeError, ValueError) as exc:
@@ -329,23 +325,43 @@ city = "HUS"
 phone = "09 471 76658"
 email = "kuvapalvelut@hus.fi"
 
-[export]                         # composing media (capacities in MB of 1,000,000 bytes)
+[export]                         # composing media (medium capacities: [burners])
 jobs = "{{home}}/jobs"            # job folders: fetched studies, staged discs, images
-cd_capacity_mb = 700
-dvd_capacity_mb = 4700
-dvd_dl_capacity_mb = 8500
-usb_capacity_mb = 32000
 compressed_profile = "J2K"       # DVD/USB profile: J2K (STD-GEN-DVD-J2K) or JPEG
 # viewer_budget_mb = 100         # cap the viewer's embedded image data (default: the space left)
 newest_study_first = true        # spanning: the newest study goes on disc 1
+
+[burners]                        # devices that write media: optical | usb | folder | robot-epson | robot-primera
+default = "folder"               # the burner name or kind `export` uses when none is named
+folder = "{{home}}/outbox"        # the folder burner's folder (`export --to DIR` overrides it)
+allow_overwrite = false          # write over non-blank rewritable discs and existing files
+cd_capacity_mb = 700             # nominal sizes where the medium cannot be measured (robots)
+dvd_capacity_mb = 4700
+dvd_dl_capacity_mb = 8500
+#
+# [[burners.devices]]              # a CD/DVD drive (xorriso address; stdio:FILE is a pseudo-drive)
+# name = "dvd"
+# kind = "optical"
+# device = "/dev/sr0"
+#
+# [[burners.devices]]              # a USB stick: "" = the one stick inserted; a FAT image file also works
+# name = "usb"
+# kind = "usb"
+# device = ""
+#
+# [[burners.devices]]              # a disc robot: its hot folder, as shared with the robot's PC
+# name = "robot"
+# kind = "robot-primera"           # or robot-epson (TD Bridge monitoring folder)
+# path = "/srv/ptburn/jobs"
+# publisher = "Disc Publisher SE"
+# share_prefixes = {{ "/srv/mediastation" = "\\\\ROBOTPC\\mediastation" }}
+# timeout = 3600
 
 [release]                        # the release rules' data (domain.md R1-R4, R6, R8 c, R12)
 # A list given here replaces the built-in default list as a whole. `mediastation config show`
 # prints the lists in force. Examples:
 # file = "{{home}}/release.toml"        # the same keys in a file of their own
 # uusimaa_parties = ["HUS", "HUS-yhtyma", "Helsinki", "Ita-Uusimaa", "Keski-Uusimaa", "Lansi-Uusimaa", "Vantaa-Kerava"]
-# cd_capacity_mib = 650
-# dvd_capacity_mib = 4300
 #
 # [[release.electronic_destinations]]   # an image link: requests to it go electronically (R6)
 # name = "Kymenlaakson keskussairaala"

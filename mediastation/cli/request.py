@@ -23,7 +23,7 @@ def actor(by: str | None) -> str:
 
 
 def policy(station: Station) -> ReleasePolicy:
-    return release_policy(station.settings.release, station.home)
+    return release_policy(station.settings, station.home)
 
 
 def decision_text(decision: Decision, request_id: str | None = None) -> str:

@@ -56,9 +56,12 @@ class ExportEnvironment:
     jobs_folder: Path
     progress: Progress = field(default=lambda done, total, what: None)
 
-    def home_path(self, value: str) -> Path:
+    def home_path_text(self, value: str) -> str:
         """A path setting with `{home}` expanded."""
-        return Path(value.replace("{home}", str(self.home))).expanduser()
+        return value.replace("{home}", str(self.home))
+
+    def home_path(self, value: str) -> Path:
+        return Path(self.home_path_text(value)).expanduser()
 
 
 @dataclass(frozen=True)

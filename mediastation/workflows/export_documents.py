@@ -57,7 +57,7 @@ def disclosure(run: ExportRun, language: str) -> Disclosure:
 def _legal_basis(run: ExportRun, code: str) -> Any:
     from mediastation.config import release_policy
 
-    return release_policy(run.env.settings.release, run.env.home).legal_basis(code)
+    return release_policy(run.env.settings, run.env.home).legal_basis(code)
 
 
 def study_lines(run: ExportRun, disc_of: dict[str, int] | None = None) -> list[StudyLine]:

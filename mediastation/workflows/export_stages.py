@@ -114,9 +114,11 @@ def _medium_kind(run: ExportRun, total_bytes: int) -> str:
 
 
 def _capacities(run: ExportRun) -> dict[str, int]:
-    export = run.env.settings.export
-    return {"cd": int(export.cd_capacity_mb * MB), "dvd": int(export.dvd_capacity_mb * MB),
-            "dvd-dl": int(export.dvd_dl_capacity_mb * MB), "usb": int(export.usb_capacity_mb * MB)}
+    """Nominal sizes from [burners]; a drive's own blank is checked again before burning."""
+    from burners.factory import capacities
+
+    section = run.env.settings.burners
+    return {**capacities(section), "usb": int(section.usb_capacity_mb * MB)}
 
 
 def _profile(run: ExportRun, kind: str) -> Any:
@@ -247,29 +249,35 @@ def write(run: ExportRun) -> None:
             medium = burner.write_image(Path(image["image"]), label=disc["fileset_id"], progress=run.env.progress)
         else:
             medium = burner.write_tree(Path(image["tree"]), label=disc["fileset_id"], progress=run.env.progress)
-        written.append({"index": disc["index"], "location": str(medium.location), "bytes": medium.bytes,
-                        "sha256": medium.sha256, "burner": burner.name})
+        written.append({"index": disc["index"], "medium": medium.to_json()})
     run.detail["written"] = written
     _deliver_print_documents(run)
 
 
 def _burner(run: ExportRun) -> Any:
-    from burners.folder import FolderBurner
+    """--to DIR, else --burner, else [burners] default; the choice is kept for a resumed job."""
+    from burners.factory import open_burner
 
     if run.options.to_dir is not None:
         run.detail["to_dir"] = str(run.options.to_dir)
+    if run.options.burner:
+        run.detail["burner"] = run.options.burner
     target = run.detail.get("to_dir")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        return FolderBurner(Path(target))
-    outbox = run.env.home / "outbox"
-    outbox.mkdir(parents=True, exist_ok=True)
-    return FolderBurner(outbox)
+    settings = run.env.settings
+    return open_burner(run.detail.get("burner"), settings.burners, expand=run.env.home_path_text,
+                       directory=Path(target) if target else None)
+
+
+def _print_folder(run: ExportRun) -> Path:
+    """Where letters and labels go: --to DIR, else the outbox folder of [burners]."""
+    folder = Path(run.detail.get("to_dir") or run.env.home_path(run.env.settings.burners.folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _deliver_print_documents(run: ExportRun) -> None:
     """The cover letter and labels go beside the images (to the printer queue folder)."""
-    target = Path(run.detail.get("to_dir") or run.env.home / "outbox")
+    target = _print_folder(run)
     for key in ("cover_letter_staged",):
         if run.detail.get(key):
             source = Path(run.detail[key])
@@ -300,28 +308,29 @@ def verify(run: ExportRun) -> None:
         if problems:
             raise IsoVerificationFailed(f"disc {disc['index']}: the file-set is not valid: " + "; ".join(problems[:10]),
                                         details={"problems": problems})
-        burner.verify(_written_medium(burner, written), expected_sha256=image.get("sha256"),
-                      expected_tree=None if "image" in image else tree)
-        if "image" in image:
-            verify_image(Path(written["location"]), tree, volume_id=disc["fileset_id"])
+        medium = _written_medium(written)
+        burner.verify(medium, expected_sha256=image.get("sha256"), expected_tree=None if "image" in image else tree)
+        if "image" in image and Path(medium.location).is_file():
+            verify_image(Path(medium.location), tree, volume_id=disc["fileset_id"])
         media.append(_medium_document(run, disc, image, written, profile))
     run.detail["media"] = media
 
 
-def _written_medium(burner: Any, written: dict[str, Any]) -> Any:
+def _written_medium(written: dict[str, Any]) -> Any:
     from burners.base import WrittenMedium
 
-    return WrittenMedium(burner=burner.name, target=written["location"], bytes=written["bytes"],
-                         sha256=written["sha256"], location=Path(written["location"]))
+    return WrittenMedium.from_json(written["medium"])
 
 
 def _medium_document(run: ExportRun, disc: dict[str, Any], image: dict[str, Any], written: dict[str, Any],
                      profile: Any) -> dict[str, Any]:
     labels = run.detail.get("labels", [])
+    medium = written["medium"]
+    location = str(medium["location"])
     return {"index": disc["index"], "count": disc["count"], "kind": run.medium_kind, "profile": profile.name,
-            "fileset_id": disc["fileset_id"], "image": written["location"] if "image" in image else None,
-            "tree": written["location"] if "image" not in image else None, "bytes": written["bytes"],
-            "sha256": written["sha256"], "instances": disc["instances"],
+            "fileset_id": disc["fileset_id"], "image": location if "image" in image else None,
+            "tree": location if "image" not in image else None, "bytes": medium["bytes"],
+            "sha256": medium["sha256"], "burner": medium["burner"], "instances": disc["instances"],
             "label": labels[disc["index"] - 1] if len(labels) >= disc["index"] else None}
 
 

@@ -1,0 +1,458 @@
+"""Import of an outside medium: inventory, reconcile, coerce, store, verify, record (R18, issue 7).
+
+Each stage records its outcome before the next begins, per file, in the job keyed by the medium's
+content and the mapping (store.imports): a run killed at any point is resumed by running the same
+command again, and instances it had already sent are recognised in the archive (C-FIND) instead
+of being sent twice. Only instances the archive lists after the store (and commits, where it
+supports Storage Commitment) count as imported; the invoice line is created once the job has no
+failed file left, once per job (billing is idempotent by the job's key).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mediastation.config import ImportSection
+from mediastation.dicom.coerce import Coercion
+from mediastation.dicom.inventory import Inventory, InventoryFile, take_inventory
+from mediastation.dicom.sources import open_medium
+from mediastation.domain.reconcile import LocalPatient, Mapping, MappingInvalid, local_patient, parse_mapping
+from mediastation.errors import EXIT_OK, EXIT_OUTSIDE, EXIT_REFUSED, InputError, MediaStationError, PacsError
+from mediastation.pacs.lookup import ArchivedInstance, ArchiveQuery
+from mediastation.pacs.network import DicomNode
+from mediastation.pacs.store import StoreItem, StoreOutcome, StoreSettings, store_instances
+from mediastation.store.db import Database
+from mediastation.store.imports import FileUpdate, ImportFileRow, ImportJobRow, ImportRepository, NewFile, NewJob
+
+ProgressFn = Callable[[int, int | None, str], None]
+PACS_FAILURES = frozenset({"pacs_unreachable", "worker_stopped", "not_in_archive_after_store", "commitment_failed",
+                           "not_verified"})
+SENT_STAGES = frozenset({"store", "verify", "commit", "report", "done"})
+RECORD_EVERY = 200
+
+
+class ImportRefused(InputError):
+    """The station will not import: bad mapping, missing demographics, nothing importable."""
+
+    code = "import_refused"
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    source: str
+    maps: tuple[str, ...]
+    names: tuple[str, ...] = ()
+    birth_dates: tuple[str, ...] = ()
+    accession: str | None = None
+    payer: str | None = None
+    operator: str = "station"
+    language: str = "fi"
+
+
+@dataclass(frozen=True)
+class ImportEnvironment:
+    database: Database
+    node: DicomNode
+    calling_ae: str
+    listen_port: int
+    timeout: float
+    station_name: str
+    settings: ImportSection
+    folder: Path
+    price_list: Path | None = None
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    document: dict[str, Any]
+    exit_status: int
+
+
+def scan_medium(source: str, *, progress: ProgressFn | None = None) -> Inventory:
+    """`import scan`: the inventory alone; needs neither the archive nor the database."""
+    return take_inventory(open_medium(source), progress=progress)
+
+
+# -- the run ---------------------------------------------------------------------------------------------
+def run_import(request: ImportRequest, env: ImportEnvironment, *, progress: ProgressFn | None = None,
+               store_progress: ProgressFn | None = None) -> ImportOutcome:
+    inventory = take_inventory(open_medium(request.source), progress=progress)
+    mapping = _mapping(request, inventory)
+    with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
+        patients, identity_warnings = _local_patients(mapping, inventory, query)
+    repository = ImportRepository(env.database)
+    job, _created = repository.open_job(_new_job(request, inventory, mapping, env), _new_files(inventory, mapping))
+    finish = dict(env=env, repository=repository, job_id=job.job_id, inventory=inventory, mapping=mapping,
+                  patients=patients, request=request, identity_warnings=identity_warnings)
+    if job.state == "done":
+        return _finish(**finish, note="already_imported")  # type: ignore[arg-type]
+    sent_before = job.stage in SENT_STAGES
+    repository.save(job.job_id, state="running", stage="precheck", new_run=True)
+    coercions = _coercions(patients, mapping, env)
+    rows = {row.seq: row for row in repository.files(job.job_id)}
+    todo = [seq for seq, row in rows.items() if row.outcome in ("pending", "failed")]
+    with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
+        todo = _precheck(repository, job.job_id, inventory, rows, todo, patients, query, sent_before)
+    repository.save(job.job_id, stage="store")
+    stored = _store(repository, job.job_id, inventory, todo, coercions, env, store_progress)
+    repository.save(job.job_id, stage="verify")
+    try:
+        with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
+            verified = _verify(repository, job.job_id, inventory, stored, patients, query)
+    except PacsError as exc:  # the archive went away: what was sent stays to be found by the next run
+        repository.record(job.job_id, [FileUpdate(seq, "failed", f"not_verified: {exc.message}", o.status,
+                                                  o.transfer_syntax, o.converted_from) for seq, o in stored.items()])
+        verified = []
+    repository.save(job.job_id, stage="commit")
+    commitment = _commit(repository, job.job_id, inventory, verified, env)
+    return _finish(**finish, commitment=commitment)  # type: ignore[arg-type]
+
+
+def _mapping(request: ImportRequest, inventory: Inventory) -> Mapping:
+    try:
+        mapping = parse_mapping(request.maps, request.names, request.birth_dates,
+                                known_keys={g.key for g in inventory.patients}, accession=request.accession)
+    except MappingInvalid as exc:
+        raise ImportRefused("the mapping is not valid: " + "; ".join(exc.problems),
+                            details={"problems": exc.problems, "patients": [g.to_json() for g in inventory.patients]}
+                            ) from None
+    problems = []
+    sendable = [f for f in inventory.files if f.sendable and mapping.for_key(f.patient_key or "")]
+    if not sendable:
+        problems.append("nothing importable: the mapped groups hold no instance that can be sent")
+    owners: dict[str, set[str]] = {}
+    for item in inventory.files:
+        group = mapping.for_key(item.patient_key or "")
+        if item.header and group:
+            owners.setdefault(item.header.study_instance_uid, set()).add(group.hetu)
+    problems += [f"study {uid} holds instances of groups mapped to different patients ({', '.join(sorted(h))}); "
+                 "a study belongs to one patient: map its groups to the same HETU" for uid, h in owners.items() if len(h) > 1]
+    if problems:
+        raise ImportRefused("; ".join(problems), details={"problems": problems})
+    return mapping
+
+
+def _local_patients(mapping: Mapping, inventory: Inventory, query: ArchiveQuery
+                    ) -> tuple[dict[str, LocalPatient], list[str]]:
+    """R-C2/R-D1: each mapped group's local identity (and differences to note); every missing piece
+    is named at once."""
+    patients: dict[str, LocalPatient] = {}
+    problems: list[str] = []
+    warnings: list[str] = []
+    for group in mapping.groups:
+        outside = inventory.group(group.key)
+        assert outside is not None
+        resolution = local_patient(group, outside.identity, query.patient(group.hetu))
+        problems += resolution.problems
+        warnings += resolution.warnings
+        if resolution.patient is not None:
+            patients[group.key] = resolution.patient
+    if problems:
+        raise ImportRefused("; ".join(problems), details={"problems": problems})
+    return patients, warnings
+
+
+def _coercions(patients: dict[str, LocalPatient], mapping: Mapping, env: ImportEnvironment) -> dict[str, Coercion]:
+    when = datetime.now(timezone.utc).astimezone()
+    accession = mapping.accession if mapping.accession is not None else ("" if env.settings.accession == "blank" else None)
+    return {key: Coercion(patient.name, patient.hetu, patient.issuer, patient.birth_date, patient.sex, accession,
+                          modifying_system=env.calling_ae, station_name=env.calling_ae,
+                          institution=env.settings.institution, when=when)
+            for key, patient in patients.items()}
+
+
+def _new_job(request: ImportRequest, inventory: Inventory, mapping: Mapping, env: ImportEnvironment) -> NewJob:
+    return NewJob(inventory.fingerprint(), mapping.fingerprint(), request.source, inventory.description,
+                  request.operator, request.payer, mapping.accession, env.station_name,
+                  {"groups": [g.__dict__ for g in mapping.groups], "accession": mapping.accession})
+
+
+def initial_outcome(item: InventoryFile, mapping: Mapping) -> tuple[str, str]:
+    """What a file's outcome is before anything is sent (interfaces.md outcomes)."""
+    if item.kind in ("non_dicom", "fileset"):
+        return "skipped", item.reason or item.kind
+    if item.kind == "unreadable":
+        return "rejected", item.reason or "unreadable"
+    if item.reason == "duplicate":
+        return "skipped", "duplicate"
+    if item.reason == "duplicate_conflict":
+        return "rejected", "duplicate_conflict"
+    if mapping.for_key(item.patient_key or "") is None:
+        return "unreconciled", "not_mapped"
+    return "pending", ""
+
+
+def _new_files(inventory: Inventory, mapping: Mapping) -> list[NewFile]:
+    files = []
+    for seq, item in enumerate(inventory.files):
+        outcome, reason = initial_outcome(item, mapping)
+        files.append(NewFile(seq, item.path, item.size, item.sha256, item.kind, item.patient_key,
+                             item.sop_instance_uid, item.header.study_instance_uid if item.header else None,
+                             outcome, reason))
+    return files
+
+
+# -- precheck (R-E5) ----------------------------------------------------------------------------------------
+def _precheck(repository: ImportRepository, job_id: str, inventory: Inventory, rows: dict[int, ImportFileRow],
+              todo: list[int], patients: dict[str, LocalPatient], query: ArchiveQuery, sent_before: bool) -> list[int]:
+    """Instances the archive already holds are not sent again; conflicts are blocked, not overwritten."""
+    archived = _archived(inventory, todo, query)
+    updates, remaining = [], []
+    for seq in todo:
+        item = inventory.files[seq]
+        assert item.header and item.patient_key
+        found = archived.get(item.header.sop_instance_uid)
+        if found is None:
+            remaining.append(seq)
+            continue
+        verdict = compare_archived(item, found, patients[item.patient_key].hetu)
+        if verdict == "same":
+            # sent by an earlier run of this job that stopped before recording it, or there before us
+            outcome = "imported" if sent_before and rows[seq].outcome in ("pending", "failed") else "already_present"
+            updates.append(FileUpdate(seq, outcome, "found in the archive" if outcome == "imported" else ""))
+        else:
+            updates.append(FileUpdate(seq, "rejected", verdict))
+    repository.record(job_id, updates)
+    return remaining
+
+
+def compare_archived(item: InventoryFile, found: ArchivedInstance, hetu: str) -> str:
+    """"same" when the archive's instance is this one under this patient, else the conflict's code."""
+    assert item.header is not None
+    if found.patient_id != hetu:
+        return "present_under_other_patient"
+    if found.series_instance_uid != item.header.series_instance_uid or (
+            found.sop_class_uid and found.sop_class_uid != item.header.sop_class_uid):
+        return "uid_conflict_in_archive"
+    return "same"
+
+
+def _archived(inventory: Inventory, seqs: list[int], query: ArchiveQuery) -> dict[str, ArchivedInstance]:
+    studies = sorted({inventory.files[s].header.study_instance_uid for s in seqs if inventory.files[s].header})  # type: ignore[union-attr]
+    found: dict[str, ArchivedInstance] = {}
+    for uid in studies:
+        found.update(query.study_instances(uid))
+    return found
+
+
+# -- store ------------------------------------------------------------------------------------------------------
+def _store(repository: ImportRepository, job_id: str, inventory: Inventory, todo: list[int],
+           coercions: dict[str, Coercion], env: ImportEnvironment, progress: ProgressFn | None) -> dict[int, StoreOutcome]:
+    items = []
+    for seq in todo:
+        item = inventory.files[seq]
+        assert item.source is not None and item.header is not None and item.patient_key is not None
+        items.append(StoreItem(seq, item.source, item.header, item.patient_key))
+    staging = env.folder / job_id / "staging"
+    settings = StoreSettings(env.node, env.calling_ae, env.timeout, str(staging), env.settings.associations)
+    stored: dict[int, StoreOutcome] = {}
+    batch: list[FileUpdate] = []
+
+    def on_outcome(outcome: StoreOutcome) -> None:
+        if outcome.result == "stored":
+            stored[outcome.index] = outcome
+            batch.append(FileUpdate(outcome.index, "pending", "sent, not yet verified", outcome.status,
+                                    outcome.transfer_syntax, outcome.converted_from))
+        else:
+            reason = outcome.reason if not outcome.warning else f"{outcome.reason}: {outcome.warning}"
+            batch.append(FileUpdate(outcome.index, outcome.result, reason, outcome.status,
+                                    outcome.transfer_syntax, outcome.converted_from))
+        if len(batch) >= RECORD_EVERY:
+            repository.record(job_id, batch)
+            batch.clear()
+        if progress:
+            progress(len(stored), len(items), inventory.files[outcome.index].path)
+
+    try:
+        store_instances(items, coercions, settings, on_outcome)
+    finally:
+        repository.record(job_id, batch)
+        shutil.rmtree(staging, ignore_errors=True)
+    return stored
+
+
+# -- verify (R-F1) and commit (R-F2) ----------------------------------------------------------------------------
+def _verify(repository: ImportRepository, job_id: str, inventory: Inventory, stored: dict[int, StoreOutcome],
+            patients: dict[str, LocalPatient], query: ArchiveQuery) -> list[int]:
+    """Only what the archive lists under the local patient after the store counts as imported."""
+    archived = _archived(inventory, list(stored), query)
+    updates, verified = [], []
+    for seq, outcome in stored.items():
+        item = inventory.files[seq]
+        assert item.header and item.patient_key
+        found = archived.get(item.header.sop_instance_uid)
+        if found is not None and compare_archived(item, found, patients[item.patient_key].hetu) == "same":
+            reason = outcome.warning or ("converted from " + outcome.converted_from if outcome.converted_from else "")
+            updates.append(FileUpdate(seq, "imported", reason, outcome.status, outcome.transfer_syntax,
+                                      outcome.converted_from))
+            verified.append(seq)
+        else:
+            updates.append(FileUpdate(seq, "failed", "not_in_archive_after_store", outcome.status,
+                                      outcome.transfer_syntax, outcome.converted_from))
+    repository.record(job_id, updates)
+    return verified
+
+
+def _commit(repository: ImportRepository, job_id: str, inventory: Inventory, verified: list[int],
+            env: ImportEnvironment) -> dict[str, Any]:
+    if not env.settings.storage_commitment:
+        return {"state": "off", "note": "storage commitment is switched off ([imports] storage_commitment)"}
+    if not verified:
+        return {"state": "nothing_to_commit"}
+    from mediastation.pacs.commitment import request_commitment
+
+    refs = [(inventory.files[s].header.sop_class_uid, inventory.files[s].header.sop_instance_uid)  # type: ignore[union-attr]
+            for s in verified]
+    result = request_commitment(env.node, env.calling_ae, refs, listen_port=env.listen_port,
+                                timeout=env.settings.commitment_timeout, network_timeout=env.timeout)
+    if result.failed:
+        by_uid = {inventory.files[s].sop_instance_uid: s for s in verified}
+        repository.record(job_id, [FileUpdate(by_uid[uid], "failed", f"commitment_failed: reason {code:04X}")
+                                   for uid, code in result.failed.items() if uid in by_uid])
+    return result.to_json()
+
+
+# -- the result -----------------------------------------------------------------------------------------------------
+def _finish(env: ImportEnvironment, repository: ImportRepository, job_id: str, inventory: Inventory,
+            mapping: Mapping, patients: dict[str, LocalPatient], request: ImportRequest,
+            identity_warnings: list[str], commitment: dict[str, Any] | None = None, note: str = "") -> ImportOutcome:
+    job = repository.get(job_id)
+    assert job is not None
+    rows = repository.files(job_id)
+    counts = _counts(rows)
+    state = job_state(counts)
+    pacs_failed = any(r.outcome == "failed" and r.reason.split(":")[0] in PACS_FAILURES for r in rows)
+    studies = _studies(rows, mapping, inventory)
+    warnings = _warnings(inventory, mapping) + identity_warnings
+    invoice_lines, billing_note = _bill(env, job, rows, studies, request, state)
+    if billing_note:
+        warnings.append(billing_note)
+    document: dict[str, Any] = {
+        "job_id": job_id, "state": state, "source": inventory.source, "medium": inventory.description,
+        "dicomdir": inventory.dicomdir, "operator": job.operator, "counts": counts,
+        "patients": [_patient_document(key, patients[key], inventory, mapping) for key in sorted(patients)],
+        "studies": studies, "files": [file_document(r) for r in rows], "invoice_lines": invoice_lines,
+        "commitment": commitment if commitment is not None else job.result_json.get("commitment"),
+        "warnings": warnings, "runs": job.runs, "report": None,
+    }
+    if note:
+        document["note"] = note
+    document["report"] = _receipt(env, job, document, request.language, warnings)
+    repository.save(job_id, state=state, stage="done" if state == "done" else "report", result=document,
+                    invoice_lines=invoice_lines)
+    status = EXIT_OUTSIDE if pacs_failed else (EXIT_OK if counts.get("imported", 0) + counts.get("already_present", 0)
+                                               else EXIT_REFUSED)
+    return ImportOutcome(document, status)
+
+
+def _counts(rows: list[ImportFileRow]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    return counts
+
+
+def job_state(counts: dict[str, int]) -> str:
+    """done: every instance is in the archive (or a skipped copy); failed: nothing got in."""
+    if not any(counts.get(k) for k in ("failed", "rejected", "unreconciled", "pending")):
+        return "done"
+    if counts.get("imported") or counts.get("already_present"):
+        return "partial"
+    return "failed"
+
+
+def file_document(row: ImportFileRow) -> dict[str, Any]:
+    document: dict[str, Any] = {"path": row.path, "outcome": row.outcome, "sop_instance_uid": row.sop_instance_uid,
+                                "reason": row.reason, "kind": row.kind, "patient_key": row.patient_key}
+    if row.status is not None:
+        document["status"] = f"{row.status:04X}"
+    if row.converted_from:
+        document["converted_from"] = row.converted_from
+        document["transfer_syntax"] = row.transfer_syntax
+    return document
+
+
+def _studies(rows: list[ImportFileRow], mapping: Mapping, inventory: Inventory) -> list[dict[str, Any]]:
+    about = {s.study_instance_uid: s for g in inventory.patients for s in g.studies}
+    studies: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if not row.study_instance_uid or row.kind != "instance":
+            continue
+        group = mapping.for_key(row.patient_key or "")
+        entry = studies.setdefault(row.study_instance_uid, {
+            "study_instance_uid": row.study_instance_uid, "hetu": group.hetu if group else None,
+            "patient_key": row.patient_key, "imported": 0, "already_present": 0, "failed": 0, "rejected": 0,
+            "skipped": 0, "unreconciled": 0, "pending": 0})
+        if row.study_instance_uid in about and "date" not in entry:
+            summary = about[row.study_instance_uid]
+            entry.update(date=summary.date, description=summary.description, modalities=list(summary.modalities))
+        entry[row.outcome] = entry.get(row.outcome, 0) + 1
+    return sorted(studies.values(), key=lambda s: (s["patient_key"] or "", s["study_instance_uid"]))
+
+
+def _patient_document(key: str, patient: LocalPatient, inventory: Inventory, mapping: Mapping) -> dict[str, Any]:
+    group = inventory.group(key)
+    assert group is not None
+    return {"key": key, "hetu": patient.hetu, "name": patient.name, "birth_date": patient.birth_date,
+            "sex": patient.sex, "demographics_from": patient.source,
+            "outside": {"patient_id": group.identity.patient_id, "issuer": group.identity.issuer,
+                        "name": group.identity.name, "birth_date": group.identity.birth_date}}
+
+
+def _warnings(inventory: Inventory, mapping: Mapping) -> list[str]:
+    warnings = [f"DICOMDIR: {p}" for p in inventory.dicomdir_problems]
+    for group in inventory.patients:
+        if mapping.for_key(group.key):
+            warnings += [f"{group.key}: {w}" for w in group.warnings]
+    return warnings
+
+
+# -- billing (R18, R-G4) ----------------------------------------------------------------------------------------
+def _bill(env: ImportEnvironment, job: ImportJobRow, rows: list[ImportFileRow], studies: list[dict[str, Any]],
+          request: ImportRequest, state: str) -> tuple[list[str], str]:
+    """One invoice line per the price list once the job has no failed file and imported something new."""
+    if job.invoice_lines:
+        return list(job.invoice_lines), ""
+    imported_studies = [s for s in studies if s["imported"]]
+    if any(r.outcome in ("failed", "pending") for r in rows) or not imported_studies:
+        return [], ""
+    try:
+        from mediastation.domain.pricing import BillableEvent
+        from mediastation.workflows.billing import bill_event, load_price_list
+    except ImportError:  # billing not installed: the hook stays open, the import stands
+        return [], "billing is not available in this installation; the import was not billed"
+    if env.price_list is None:
+        return [], "no price list configured; the import was not billed"
+    payer = request.payer or job.payer or imported_studies[0]["hetu"]
+    category = "organisation" if (request.payer or job.payer) else "patient"
+    try:
+        event = BillableEvent(key=f"import:{job.job_id}", kind="import", service_date=date.today(), payer=payer,
+                              payer_category=category, reference=job.job_id, studies=len(imported_studies), media=1)
+        return bill_event(env.database, event, load_price_list(env.price_list), actor=job.operator), ""
+    except MediaStationError as exc:
+        return [], f"billing failed ({exc.message}); run the same import again to bill it"
+
+
+# -- receipt ---------------------------------------------------------------------------------------------------------
+def _receipt(env: ImportEnvironment, job: ImportJobRow, document: dict[str, Any], language: str,
+             warnings: list[str]) -> str | None:
+    from mediastation.documents.import_receipt import write_import_receipt
+
+    path = env.folder / job.job_id / f"receipt_{job.job_id}.pdf"
+    try:
+        write_import_receipt(path, document, language=language, station=env.station_name,
+                             when=datetime.now(timezone.utc).astimezone())
+    except MediaStationError as exc:
+        warnings.append(f"the receipt could not be written: {exc.message}")
+        return None
+    return str(path.resolve())
+
+
+def elapsed(started: float) -> float:
+    return round(time.monotonic() - started, 2)
