@@ -13,6 +13,7 @@ PACKAGES=(
   python3-venv   # venv for Debian's own python3 when it is the interpreter
   fonts-dejavu-core  # the TrueType font embedded in letters and labels (ä, ö, å)
   poppler-utils  # pdftotext / pdffonts: the tests read the letters back
+  umockdev gir1.2-umockdev-1.0 python3-gi  # fake udev devices for the hot-plug tests
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
