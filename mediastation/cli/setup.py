@@ -46,11 +46,17 @@ def ensure_initialised(station: Station, *, archive_host: str | None = None, arc
     settings = station.settings
     if settings.archive.kind == "folder":
         station.path(settings.archive.path).mkdir(parents=True, exist_ok=True)
+    from mediastation.workflows.billing import install_example_price_list
+
+    price_list = station.path(settings.pricing.price_list)
+    price_list_created = install_example_price_list(price_list)
     database = station.database()
     return {
         "home": str(station.home),
         "config": str(station.config_file),
         "config_created": created,
+        "price_list": str(price_list),
+        "price_list_created": price_list_created,
         "database": database.engine.url.render_as_string(hide_password=True),
         "schema_revision": database.revision(),
     }
