@@ -98,18 +98,23 @@ def _check_exportable(row: ReleaseRequestRow) -> None:
 
 
 def _job_for(jobs: JobRepository, env: ExportEnvironment, row: ReleaseRequestRow, options: ExportOptions) -> Job:
-    """Resume the request's unfinished job; a finished one is exported again only with --again."""
+    """Resume the request's unfinished job. After a finished one, a new job is made for a request
+    re-opened by a returned shipment (a new attempt of the same copy) or with --again (a new copy,
+    billed again)."""
     previous = jobs.for_request("export", row.request_id)
     unfinished = [job for job in previous if job.state != "done"]
     if unfinished:
         return unfinished[-1]
-    if previous and not options.again:
+    copy = max((int(job.detail.get("copy", 1)) for job in previous), default=1)
+    if previous and options.again:
+        copy += 1
+    elif previous and row.state != "open":
         raise ExportRefused(
             f"request {row.request_id} was already exported (job {previous[-1].job_id}); "
             "use --again to make another copy",
             details={"request_id": row.request_id, "job_id": previous[-1].job_id})
     return jobs.create("export", prefix="E", station=env.settings.station.name,
-                       detail={"request_id": row.request_id, "done": [], "copy": len(previous) + 1})
+                       detail={"request_id": row.request_id, "done": [], "copy": copy, "attempt": len(previous) + 1})
 
 
 class ExportRun:
@@ -183,11 +188,12 @@ class ExportRun:
         }
 
 
-def fileset_code(request_id: str, copy: int) -> str:
-    """`HUS` + the request's code (+ copy number for a second export): the base of file-set ids."""
+def fileset_code(request_id: str, attempt: int) -> str:
+    """`HUS` + the request's code (+ the job's ordinal after the first): the base of file-set ids,
+    so every medium that ever left for a request has an id of its own."""
     code = "".join(ch for ch in request_id.upper() if ch.isalnum())
     code = code[1:] if code.startswith("R") else code
-    return f"HUS{code}" + (f"C{copy}" if copy > 1 else "")
+    return f"HUS{code}" + (f"X{attempt}" if attempt > 1 else "")
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -86,31 +86,22 @@ def _invoice_lines(run: ExportRun) -> list[str]:
 
 
 def billable_events(run: ExportRun) -> list[Any]:
-    """The export itself and, when the media go by post, the postage (R19); keyed by the job so a
-    retried job bills once."""
-    from mediastation.domain.pricing import BillableEvent
+    """The export itself and, when the media go by post, the postage (R19). The export is keyed by
+    request and copy: a retried job, or a re-sent medium after a returned shipment, bills once; a
+    second copy asked for with --again bills again. Postage is keyed by shipment."""
+    from mediastation.domain.pricing import BillableEvent, payer_category_for
     from mediastation.workflows.export import today_helsinki
 
     request = run.request
-    payer_category = payer_category_of(request)
+    payer_category = payer_category_for(request.basis.kind, request.destination.kind)
     common = {"service_date": today_helsinki(), "payer": request.destination.name or request.patient.name,
               "payer_category": payer_category, "reference": run.row.request_id}
-    events = [BillableEvent(key=f"export:{run.job_id}", kind="media_export", studies=len(request.studies),
+    copy = int(run.detail.get("copy", 1))
+    events = [BillableEvent(key=f"export:{run.row.request_id}:{copy}", kind="media_export", studies=len(request.studies),
                             media=len(run.detail["discs"]), medium_kind=_billing_kind(run.medium_kind), **common)]
     if run.detail.get("shipment_id"):
         events.append(BillableEvent(key=f"postage:{run.detail['shipment_id']}", kind="postage", media=1, **common))
     return events
-
-
-def payer_category_of(request: Any) -> str:
-    """The price list's payer category for the recipient (exemptions depend on it, R19)."""
-    if request.basis.kind == "patient_own":
-        return "patient_own"
-    kind = request.destination.kind
-    if kind == "service_provider":
-        return "public_hospital" if request.destination.county else "organisation"
-    return {"patient": "patient", "authorised_person": "patient", "authority": "authority",
-            "insurer": "insurer", "register": "internal"}.get(kind or "", "organisation")
 
 
 def _billing_kind(kind: str) -> str:

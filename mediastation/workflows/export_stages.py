@@ -83,7 +83,7 @@ def compose(run: ExportRun) -> None:
     headers = [read_header(path) for path in conformed]
     _check_identity(run, headers)
     plan = _plan(run, headers, kind)
-    code = fileset_code(run.row.request_id, int(run.detail.get("copy", 1)))
+    code = fileset_code(run.row.request_id, int(run.detail.get("attempt", 1)))
     shutil.rmtree(run.path("discs"), ignore_errors=True)
     discs = []
     for index, disc_headers in enumerate(plan, start=1):
