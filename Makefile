@@ -4,7 +4,7 @@ VENV ?= .venv
 HOME_DIR ?= $(CURDIR)/demo-home
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv debian clean
+.PHONY: demo test venv debian npm clean
 
 $(BIN)/mediastation: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ demo: venv
 	$(BIN)/mediastation --home $(HOME_DIR) init
 	$(BIN)/mediastation --home $(HOME_DIR) request check examples/requests/release_cd.json
 
-test: debian venv
+npm:
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix tests/firefox --no-audit --no-fund --ignore-scripts --silent; \
+	else echo "npm not found: the Firefox viewer test will say so"; fi
+
+test: debian venv npm
 	$(BIN)/python -m pytest
 
 clean:

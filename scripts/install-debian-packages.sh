@@ -14,6 +14,7 @@ PACKAGES=(
   fonts-dejavu-core  # the TrueType font embedded in letters and labels (ä, ö, å)
   poppler-utils  # pdftotext / pdffonts: the tests read the letters back
   umockdev gir1.2-umockdev-1.0 python3-gi  # fake udev devices for the hot-plug tests
+  chromium firefox-esr  # the offline viewer is tested in real browsers (no browser downloads)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,211 @@
+"""The text files of the viewer on a medium: IHE_PDI/MANIFEST.JS, the root INDEX.HTM and the
+script-free IHE_PDI/INDEX.HTM.
+
+Everything taken from DICOM headers is data, never markup: the manifest is JSON inside a script
+with `<`, `>`, `&`, U+2028 and U+2029 escaped (so `</script>` in a patient name cannot end the
+script), and the HTML pages escape every value. Links in the static pages are lower-case (the DRG
+media catalogue asks for it; an ISO 9660 disc answers them on Windows, macOS and most Linux mounts).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from string import Template
+from typing import Any
+
+NOTICE = ("Vain tiedoksi – ei diagnostiseen käyttöön · Endast för information – inte för diagnostik · "
+          "For information only – not for diagnosis")
+TITLE = "Kuvat · Bilder · Images"
+_JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+@dataclass
+class ImageEntry:
+    dicom: str  # path on the medium, e.g. DICOM/PT000000/ST000000/SE000000/IM000000
+    sop: str
+    frame: int
+    number: int | None
+    preview: str | None = None  # e.g. IHE_PDI/SE0001/IM00001.JPG
+    preview_size: tuple[int, int] | None = None
+    data: str | None = None  # e.g. IHE_PDI/SE0001/DA00001.JS
+
+
+@dataclass
+class SeriesEntry:
+    uid: str
+    key: str  # SE0001: the series' folder under IHE_PDI
+    number: int | None
+    modality: str
+    description: str
+    images: list[ImageEntry] = field(default_factory=list)
+
+    @property
+    def embedded(self) -> bool:
+        return bool(self.images) and all(image.data for image in self.images)
+
+    @property
+    def thumb(self) -> str | None:
+        """The preview of the middle image (or the nearest one that has a preview)."""
+        with_preview = [image for image in self.images if image.preview]
+        return with_preview[len(with_preview) // 2].preview if with_preview else None
+
+
+@dataclass
+class StudyEntry:
+    uid: str
+    date: str
+    time: str
+    description: str
+    accession: str
+    series: list[SeriesEntry] = field(default_factory=list)
+
+
+@dataclass
+class PatientEntry:
+    name: str
+    id: str
+    birth_date: str
+    sex: str
+    studies: list[StudyEntry] = field(default_factory=list)
+
+
+def js_json(value: Any) -> str:
+    """JSON that is safe inside a <script> element and inside a .JS file of any encoding (ASCII only)."""
+    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    for char, escaped in _JS_ESCAPES.items():
+        text = text.replace(char, escaped)
+    return text
+
+
+def manifest_script(patients: list[PatientEntry], language: str) -> str:
+    """IHE_PDI/MANIFEST.JS: window.DISC_MANIFEST = {...} (format 1, read by viewer_bundle/src/viewer.js)."""
+    manifest = {
+        "format": 1,
+        "language": language,
+        "patients": [{
+            "name": p.name, "id": p.id, "birthDate": p.birth_date, "sex": p.sex,
+            "studies": [{
+                "uid": st.uid, "date": st.date, "time": st.time, "description": st.description,
+                "accession": st.accession,
+                "series": [_series_json(se) for se in st.series],
+            } for st in p.studies],
+        } for p in patients],
+    }
+    return "window.DISC_MANIFEST = " + js_json(manifest) + ";\n"
+
+
+def _series_json(series: SeriesEntry) -> dict[str, Any]:
+    return {
+        "uid": series.uid, "key": series.key, "number": series.number, "modality": series.modality,
+        "description": series.description, "embedded": series.embedded, "thumb": series.thumb,
+        "images": [{"dicom": i.dicom, "sop": i.sop, "frame": i.frame, "number": i.number,
+                    "preview": i.preview, "data": i.data} for i in series.images],
+    }
+
+
+def data_script(key: str, meta: dict[str, Any], base64_text: str) -> str:
+    """IHE_PDI/SEnnnn/DAnnnnn.JS: one frame's embedded copy, loaded by the viewer with <script>."""
+    return f"DISC_DATA({js_json(key)},{js_json(meta)},\"{base64_text}\");\n"
+
+
+def _name(value: str) -> str:
+    parts = value.split("=")[0].split("^")
+    rest = " ".join(p for p in parts[1:3] if p)
+    return f"{parts[0]}, {rest}" if rest else parts[0]
+
+
+def _date(value: str) -> str:
+    return f"{value[0:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value
+
+
+def _series_label(series: SeriesEntry) -> str:
+    return series.description or f"Series {series.number or ''}".strip()
+
+
+def _link(path: str | None, strip: str = "") -> str:
+    """A lower-case relative link to a file of the medium."""
+    if not path:
+        return ""
+    return path[len(strip):].lower() if strip and path.startswith(strip) else path.lower()
+
+
+def root_index(template: Path, patients: list[PatientEntry], language: str) -> str:
+    """The root INDEX.HTM: the series listed statically (data-series, description), the viewer on top."""
+    items: list[str] = []
+    for patient in patients:
+        items.append('<section class="patient">')
+        items.append(f'<h2 class="patient-name">{escape(_name(patient.name))}</h2>')
+        ident = " · ".join(v for v in (patient.id, _date(patient.birth_date)) if v)
+        items.append(f'<p class="patient-id">{escape(ident)}</p>')
+        for study in patient.studies:
+            title = " ".join(v for v in (_date(study.date), study.description) if v)
+            items.append(f'<div class="study"><h3 class="study-title">{escape(title)}</h3><ul class="series">')
+            for series in study.series:
+                items.append(_root_series_item(series))
+            items.append("</ul></div>")
+        items.append("</section>")
+    items.append('<p><a class="plain-list" href="ihe_pdi/index.htm">Kuvaluettelo · Bildlista · Image list</a></p>')
+    return Template(template.read_text(encoding="utf-8")).substitute(
+        lang=escape(language), series_list="\n".join(items))
+
+
+def _root_series_item(series: SeriesEntry) -> str:
+    # Both cases as CSS layers: a missing layer is simply not drawn, so the thumbnail shows with
+    # JavaScript off on a tree of either case (an <img> could name only one).
+    thumb = (f'<span class="thumb" style="background-image:url(\'{escape(_link(series.thumb))}\'),'
+             f'url(\'{escape(series.thumb.upper())}\')"></span>' if series.thumb else "")
+    meta = f"{series.modality} · {len(series.images)}"
+    return (f'<li class="series-item" data-series="{escape(series.uid)}" data-key="{escape(series.key)}">'
+            f'<a href="ihe_pdi/index.htm#{escape(series.key.lower())}">{thumb}<span class="series-text">'
+            f'<span class="series-description">{escape(_series_label(series))}</span>'
+            f'<span class="series-meta">{escape(meta)}</span></span></a></li>')
+
+
+_PLAIN_STYLE = ("body{font-family:sans-serif;background:#fff;color:#111;margin:1em}"
+                "img{margin:2px;background:#000;vertical-align:top}"
+                ".notice{font-weight:bold;color:#8a1c00}")
+
+
+def plain_index(patients: list[PatientEntry], language: str) -> str:
+    """IHE_PDI/INDEX.HTM: XHTML 1.0 Strict, no script; every preview by a lower-case link."""
+    lang = escape(language)
+    out = [
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+        '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">',
+        f'<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="{lang}" lang="{lang}">',
+        '<head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />',
+        f"<title>{escape(TITLE)}</title>",
+        f'<style type="text/css">{_PLAIN_STYLE}</style></head><body>',
+        f"<h1>{escape(TITLE)}</h1>",
+        f'<p class="notice">{escape(NOTICE)}</p>',
+        '<p><a href="../index.htm">Katseluohjelma · Visare · Viewer</a></p>',
+    ]
+    for patient in patients:
+        ident = " · ".join(v for v in (patient.id, _date(patient.birth_date)) if v)
+        out.append(f"<h2>{escape(_name(patient.name))} ({escape(ident)})</h2>")
+        for study in patient.studies:
+            title = " ".join(v for v in (_date(study.date), study.description, study.accession) if v)
+            out.append(f"<h3>{escape(title)}</h3>")
+            for series in study.series:
+                out.extend(_plain_series(series))
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _plain_series(series: SeriesEntry) -> list[str]:
+    label = f"{_series_label(series)} ({series.modality}, {len(series.images)})"
+    out = [f'<h4 id="{escape(series.key.lower())}" class="series" title="{escape(series.uid)}">{escape(label)}</h4>',
+           "<p>"]
+    for position, image in enumerate(series.images, start=1):
+        if not image.preview:
+            continue
+        link = escape(_link(image.preview, "IHE_PDI/"))
+        width, height = image.preview_size or (0, 0)
+        size = f' width="{width}" height="{height}"' if width and height else ""
+        alt = escape(f"{_series_label(series)} {position}")
+        out.append(f'<a href="{link}"><img src="{link}" alt="{alt}"{size} /></a>')
+    out.append("</p>")
+    return out

@@ -1,0 +1,239 @@
+"""What the station writes for the offline viewer (mediastation.media.web), checked without a browser."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate
+from pydicom.pixels import apply_modality_lut
+from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless
+
+from mediastation.media import web_pixels
+from mediastation.media.web import (ISO_NAME, VIEWER_FILES, ViewerSpaceError, WebInstance, blocks, bundle_dir,
+                                    write_web_content)
+from mediastation.media.web_pages import js_json
+from support.synthetic import make_study, synthetic_hetu
+from support.viewer_disc import lay_out
+
+EVIL_NAME = "<script>alert(1)</script>"
+DATA_CALL = re.compile(r'^DISC_DATA\("([^"]+)",(\{.*\}),"([A-Za-z0-9+/=]*)"\);\n$', re.S)
+
+
+def _studies(src: Path) -> list:
+    return [
+        make_study(src, modality="CT", images=3, series=2, seed=21),
+        make_study(src, modality="MR", images=2, patient_name=EVIL_NAME, patient_id=synthetic_hetu(3),
+                   transfer_syntax=JPEG2000Lossless, seed=22),
+        make_study(src, modality="CR", images=1, patient_id=synthetic_hetu(4), transfer_syntax=RLELossless,
+                   seed=23, rows=96, cols=80),
+    ]
+
+
+@pytest.fixture(scope="module")
+def disc(tmp_path_factory: pytest.TempPathFactory):
+    base = tmp_path_factory.mktemp("web")
+    return lay_out(_studies(base / "src"), base / "tree", language="sv")
+
+
+def _manifest(root: Path) -> dict:
+    text = (root / "IHE_PDI" / "MANIFEST.JS").read_text(encoding="ascii")
+    assert text.startswith("window.DISC_MANIFEST = ") and text.endswith(";\n")
+    return json.loads(text[len("window.DISC_MANIFEST = "):-2])
+
+
+def _series(manifest: dict) -> list[dict]:
+    return [se for p in manifest["patients"] for st in p["studies"] for se in st["series"]]
+
+
+def _web_files(root: Path) -> list[Path]:
+    return [p for p in [root / "INDEX.HTM", *(root / "VIEWER").rglob("*"), *(root / "IHE_PDI").rglob("*")]
+            if p.is_file()]
+
+
+def _decode_copy(path: Path) -> tuple[str, np.ndarray]:
+    """A data script back to modality values, decoding the RLE with pydicom (not with our code)."""
+    match = DATA_CALL.match(path.read_text(encoding="ascii"))
+    assert match, path
+    key, meta, payload = match.group(1), json.loads(match.group(2)), base64.b64decode(match.group(3))
+    dtype = np.dtype(("f" if meta["float"] else "i" if meta["signed"] else "u") + str(meta["bits"] // 8)).newbyteorder("<")
+    if meta["encoding"] == "rle":
+        ds = Dataset()
+        ds.file_meta = Dataset()
+        ds.file_meta.TransferSyntaxUID = RLELossless
+        ds.Rows, ds.Columns, ds.SamplesPerPixel = meta["rows"], meta["columns"], meta["samples"]
+        ds.BitsAllocated = ds.BitsStored = meta["bits"]
+        ds.HighBit = meta["bits"] - 1
+        ds.PixelRepresentation = int(meta["signed"])
+        ds.PhotometricInterpretation = meta["photometric"]
+        ds.PixelData = encapsulate([payload])
+        stored = ds.pixel_array
+    else:
+        stored = np.frombuffer(payload, dtype=dtype).reshape(meta["rows"], meta["columns"])
+    return key, stored.astype(np.float64) * meta["slope"] + meta["intercept"]
+
+
+def test_layout_names_and_report(disc) -> None:
+    root, report = disc.root, disc.report
+    assert report.decision == "embedded" and report.series_picker == 0 and report.series_embedded == 4
+    assert report.images == 9 == report.previews and report.skipped_instances == 0
+    files = _web_files(root)
+    assert report.bytes_used == sum(blocks(p.stat().st_size) for p in files)
+    assert report.to_json()["decision"] == "embedded"
+    for path in [*(root / "VIEWER").rglob("*"), *(root / "IHE_PDI").rglob("*")]:
+        assert ISO_NAME.match(path.name) and len(path.relative_to(root).parts) <= 8, path
+    for name in VIEWER_FILES:
+        assert (root / "VIEWER" / name).read_bytes() == (bundle_dir() / "VIEWER" / name).read_bytes()
+    assert not list(root.parent.glob(".web-*")), "staging folder left behind"
+
+
+def test_manifest_lists_everything_as_escaped_json(disc) -> None:
+    text = (disc.root / "IHE_PDI" / "MANIFEST.JS").read_text(encoding="ascii")
+    assert not re.search(r"[<>&\u2028\u2029]", text)
+    manifest = _manifest(disc.root)
+    assert manifest["language"] == "sv"
+    assert EVIL_NAME in [p["name"] for p in manifest["patients"]]
+    series = _series(manifest)
+    assert [s["key"] for s in series] == ["SE0001", "SE0002", "SE0003", "SE0004"]
+    on_disc = {i.medium_path for i in disc.instances}
+    assert {im["dicom"] for s in series for im in s["images"]} == on_disc
+    for s in series:
+        assert s["embedded"] and s["thumb"] in [im["preview"] for im in s["images"]]
+        for im in s["images"]:
+            assert (disc.root / im["preview"]).is_file() and (disc.root / im["data"]).is_file()
+
+
+def test_js_json_cannot_end_a_script() -> None:
+    value = {"name": "</script><script>alert(1)</script>&\u2028\u2029ä"}
+    text = js_json(value)
+    assert not re.search(r"[<>&\u2028\u2029]", text) and text.isascii()
+    assert json.loads(text) == value
+
+
+def test_embedded_copies_equal_pydicom_values(disc) -> None:
+    manifest = _manifest(disc.root)
+    by_path = {i.medium_path: i.source for i in disc.instances}
+    for series in _series(manifest):
+        for image in series["images"]:
+            key, values = _decode_copy(disc.root / image["data"])
+            assert key == image["data"]
+            ds = dcmread(by_path[image["dicom"]])
+            np.testing.assert_array_equal(values, apply_modality_lut(ds.pixel_array, ds))
+
+
+def test_previews_use_the_files_window(disc) -> None:
+    image = _series(_manifest(disc.root))[0]["images"][0]
+    source = next(i.source for i in disc.instances if i.medium_path == image["dicom"])
+    ds = dcmread(source)
+    expected = web_pixels.windowed(apply_modality_lut(ds.pixel_array, ds), float(ds.WindowCenter), float(ds.WindowWidth))
+    preview = np.asarray(Image.open(io.BytesIO((disc.root / image["preview"]).read_bytes())).convert("L"), dtype=float)
+    assert preview.shape == expected.shape
+    assert np.abs(preview - expected).mean() < 4  # JPEG q85
+
+
+def test_pages_escape_and_link_lower_case(disc) -> None:
+    root_page = (disc.root / "INDEX.HTM").read_text(encoding="utf-8")
+    plain = (disc.root / "IHE_PDI" / "INDEX.HTM").read_text(encoding="utf-8")
+    assert EVIL_NAME not in root_page and EVIL_NAME not in plain
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in root_page and "&lt;script&gt;" in plain
+    assert "<script" not in plain.lower()
+    tree = ET.fromstring(plain.split("\n", 1)[1])  # XHTML: well-formed XML after the doctype
+    xhtml = "{http://www.w3.org/1999/xhtml}"
+    sources = [img.get("src") for img in tree.iter(f"{xhtml}img")]
+    assert len(sources) == disc.report.previews
+    assert all(src == src.lower() and (disc.root / "IHE_PDI" / src.upper()).is_file() for src in sources)
+    for series in _series(_manifest(disc.root)):
+        entry = re.search(rf'<li class="series-item" data-series="{re.escape(series["uid"])}"[^>]*>.*?</li>', root_page)
+        assert entry and f'<span class="series-description">{series["description"]}</span>' in entry.group(0)
+
+
+def _budget_runs(tmp_path: Path, budgets: list[int]) -> list:
+    results = []
+    for n, budget in enumerate(budgets):
+        results.append(lay_out(_studies(tmp_path / f"src{n}"), tmp_path / f"tree{n}", budget_bytes=budget))
+    return results
+
+
+def test_budget_embeds_whole_series_in_order(disc, tmp_path: Path) -> None:
+    full = disc.report
+    floor = full.bytes_used - full.data_bytes
+    budgets = [floor, floor + 150_000, floor + 300_000, floor + 450_000, full.bytes_used + 400_000]
+    runs = _budget_runs(tmp_path, budgets)
+    decisions = [r.report.decision for r in runs]
+    assert decisions[0] == "picker" and decisions[-1] == "embedded" and "partial" in decisions
+    embedded_counts = [r.report.series_embedded for r in runs]
+    assert embedded_counts == sorted(embedded_counts)
+    for budget, run in zip(budgets, runs):
+        assert run.report.bytes_used <= budget and run.report.budget_bytes == budget
+        assert run.report.bytes_used == sum(blocks(p.stat().st_size) for p in _web_files(run.root))
+        for series in _series(_manifest(run.root)):
+            datas = [im["data"] for im in series["images"]]
+            assert all(datas) if series["embedded"] else not any(datas)  # whole series or nothing
+            assert all((run.root / im["preview"]).is_file() for im in series["images"])
+            copies = list((run.root / "IHE_PDI" / series["key"]).glob("DA*.JS"))
+            assert len(copies) == (len(datas) if series["embedded"] else 0)
+
+
+def test_too_small_a_budget_refuses_and_leaves_the_medium_alone(tmp_path: Path) -> None:
+    study = make_study(tmp_path / "src", images=1, seed=5)
+    root = tmp_path / "medium"
+    (root / "DICOM").mkdir(parents=True)
+    target = root / "DICOM" / "IM000000"
+    target.write_bytes(study.files[0].read_bytes())
+    with pytest.raises(ViewerSpaceError) as raised:
+        write_web_content(root, [WebInstance("DICOM/IM000000", target)], budget_bytes=500_000)
+    assert "bigger medium" in raised.value.message
+    assert sorted(p.name for p in root.iterdir()) == ["DICOM"]
+    assert not list(tmp_path.glob(".web-*"))
+
+
+def test_rerun_replaces_earlier_content_and_skips_non_images(tmp_path: Path) -> None:
+    first = lay_out(_studies(tmp_path / "src"), tmp_path / "tree")
+    assert (first.root / "IHE_PDI" / "SE0004").is_dir()
+    note = dcmread(first.instances[0].source)
+    for keyword in ("PixelData", "Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation",
+                    "SamplesPerPixel", "PhotometricInterpretation"):
+        delattr(note, keyword)
+    note.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    note_path = first.root / "DICOM" / "NOTE0000"
+    note.save_as(note_path, enforce_file_format=True)
+    report = write_web_content(first.root, [first.instances[0], WebInstance("DICOM/NOTE0000", note_path)])
+    assert report.images == 1 and report.skipped_instances == 1
+    assert sorted(p.name for p in (first.root / "IHE_PDI").iterdir()) == ["INDEX.HTM", "MANIFEST.JS", "SE0001"]
+    assert len(_series(_manifest(first.root))) == 1
+
+
+def test_previews_beyond_the_budget_shrink_to_one_per_series(disc, tmp_path: Path) -> None:
+    full = disc.report
+    budget = full.bytes_used - full.data_bytes - 4 * 2048
+    run = lay_out(_studies(tmp_path / "src"), tmp_path / "tree", budget_bytes=budget)
+    assert run.report.decision == "picker" and run.report.bytes_used <= budget
+    assert run.report.series_picker <= run.report.previews < run.report.images
+    series = _series(_manifest(run.root))
+    kept = [im["preview"] for s in series for im in s["images"] if im["preview"]]
+    assert all(s["thumb"] and (run.root / s["thumb"]).is_file() for s in series)
+    assert sorted(kept) == sorted(p.relative_to(run.root).as_posix() for p in (run.root / "IHE_PDI").rglob("*.JPG"))
+    plain = (run.root / "IHE_PDI" / "INDEX.HTM").read_text(encoding="utf-8")
+    assert plain.count("<img ") == len(kept)
+
+
+def test_an_instance_pydicom_cannot_decode_is_left_to_the_picker(tmp_path: Path) -> None:
+    made = lay_out([make_study(tmp_path / "src", images=2, seed=9)], tmp_path / "tree")
+    odd = dcmread(made.instances[1].source)
+    odd.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"  # MPEG2: no decoder in pydicom
+    odd.PixelData = encapsulate([b"\x00\x00\x01\xb3" + bytes(60)])
+    odd.save_as(made.instances[1].source, enforce_file_format=True)
+    report = write_web_content(made.root, made.instances)
+    assert report.undecodable_instances == 1 and report.decision == "picker" and report.images == 2
+    images = _series(_manifest(made.root))[0]["images"]
+    assert images[0]["preview"] and images[0]["data"]
+    assert images[1]["preview"] is None and images[1]["data"] is None
