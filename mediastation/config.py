@@ -28,6 +28,8 @@ AETitle = Annotated[
 ]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Language = Literal["fi", "sv", "en"]
+# A UID root (PS3.5 9.1) ending in ".", short enough to leave 24+ digits for the derived part.
+UidRoot = Annotated[str, StringConstraints(max_length=40, pattern=r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.$")]
 
 
 class Section(BaseModel):
@@ -41,6 +43,7 @@ class StationSection(Section):
     ae_title: AETitle = "MEDIASTATION"
     port: Port = 11112
     language: Language = "fi"
+    uid_root: UidRoot = "1.2.826.0.1.3680043.8.498."  # placeholder (pydicom's root): set HUS's registered OID
 
 
 class ArchiveSection(Section):
@@ -172,6 +175,16 @@ class BurnersSection(Section):
     devices: list[BurnerEntry] = []
 
 
+class ReportsSection(Section):
+    """[reports]: radiology reports on the media (issue 9). `folder`: where the RIS writes one
+    <ACCESSION>.pdf or .txt per study ("" = no folder); `missing`: a study without a report only
+    warns or blocks the export; `sources`: asked in this order, the first that has a report wins."""
+
+    folder: str = ""
+    missing: Literal["warn", "block"] = "warn"
+    sources: Annotated[list[Literal["given", "study", "folder"]], Field(min_length=1)] = ["given", "study", "folder"]
+
+
 class Settings(Section):
     """Everything station.toml can say; every table and key has a default."""
 
@@ -184,6 +197,7 @@ class Settings(Section):
     export: ExportSection = ExportSection()
     imports: ImportSection = ImportSection()
     burners: BurnersSection = BurnersSection()
+    reports: ReportsSection = ReportsSection()
 
 
 def default_home() -> Path:
@@ -301,6 +315,7 @@ name = "HUS media station"
 ae_title = "MEDIASTATION"        # our AE title for C-GET/C-MOVE/C-STORE (1-16 characters)
 port = 11112                     # our listening port (C-MOVE destination, storage commitment)
 language = "fi"                  # default letter language: fi | sv | en
+uid_root = "1.2.826.0.1.3680043.8.498."  # root of UIDs the station makes (report instances): set HUS's own OID
 
 [archive]                        # where exports come from and imports go to
 kind = "{archive_kind}"                 # dicom | folder  (folder = embedded default used by `demo`)
@@ -324,6 +339,11 @@ postal_code = "00029"
 city = "HUS"
 phone = "09 471 76658"
 email = "kuvapalvelut@hus.fi"
+
+[reports]                        # radiology reports on the media
+folder = ""                      # folder the RIS fills with <ACCESSION>.pdf / .txt ("" = none)
+missing = "warn"                 # a study without a report: warn | block (the export is refused)
+sources = ["given", "study", "folder"]  # --report file, the study's SR/PDF instances, the folder
 
 [export]                         # composing media (medium capacities: [burners])
 jobs = "{{home}}/jobs"            # job folders: fetched studies, staged discs, images
