@@ -58,6 +58,16 @@ def demo_request() -> dict:
     }
 
 
+def demo_reports(home: Path) -> dict[str, Path]:
+    """The radiologist's report of the first study, as the RIS would leave it (UTF-8 text)."""
+    report = home / "demo" / f"{STUDIES[0][0]}.txt"
+    report.write_text(
+        "TT VATSA\n\nKliiniset tiedot: Vatsakipu, kuumeilu.\n\n"
+        "Löydökset: Maksa, sappirakko, haima, perna ja munuaiset ovat normaalit. Ei vapaata nestettä.\n\n"
+        "Johtopäätös: Ei akuuttia löydöstä.\n\nRadiologi Åsa Öhman (synteettinen esimerkki)\n", encoding="utf-8")
+    return {STUDIES[0][0]: report}
+
+
 @click.command()
 @json_option
 @pass_station
@@ -89,7 +99,7 @@ def demo(station: Station) -> None:
                                                           "invoice_lines", "disclosure_seq", "conversions")}}
     else:
         result = run_export(export_environment(station), ExportOptions(
-            request_id=added.request_id, to_dir=output, actor=actor(None)))
+            request_id=added.request_id, to_dir=output, actor=actor(None), reports=demo_reports(station.home)))
         document = result.document
     document = {**document, "request_file": str(request_file), "home": str(station.home)}
     station.emit(document, f"demo request {request_file}\n" + export_text(document)

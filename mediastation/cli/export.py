@@ -45,16 +45,32 @@ def export_text(document: dict[str, Any]) -> str:
 @click.option("--to", "to_dir", type=click.Path(file_okay=False), help="Write the image(s) or USB tree into DIR.")
 @click.option("--again", is_flag=True, help="Export a request again that was already exported (a new copy).")
 @click.option("--by", help="Who makes the medium (default: MEDIASTATION_USER or the logged-in user).")
+@click.option("--report", "reports", multiple=True, metavar="ACCESSION=FILE",
+              help="The report of a study as a PDF or UTF-8 text file (repeat per study).")
 @json_option
 @pass_station
 def export(station: Station, request_id: str, medium: str | None, burner: str | None, to_dir: str | None,
-           again: bool, by: str | None) -> None:
+           again: bool, by: str | None, reports: tuple[str, ...]) -> None:
     """Retrieve, compose, package, write, verify and record the release REQUEST_ID.
 
     A job that stopped half-way (killed, archive down, disc full) resumes when run again."""
     from mediastation.workflows.export import ExportOptions, run_export
 
     options = ExportOptions(request_id=request_id, medium=medium, burner=burner,
-                            to_dir=Path(to_dir).resolve() if to_dir else None, actor=actor(by), again=again)
+                            to_dir=Path(to_dir).resolve() if to_dir else None, actor=actor(by), again=again,
+                            reports=_report_files(reports))
     result = run_export(export_environment(station), options)
     station.emit(result.document, export_text(result.document))
+
+
+def _report_files(values: tuple[str, ...]) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for value in values:
+        accession, sep, path = value.partition("=")
+        if not sep or not accession.strip() or not path.strip():
+            raise click.BadParameter(f"{value!r}: use ACCESSION=FILE", param_hint="--report")
+        file = Path(path).expanduser().resolve()
+        if not file.is_file():
+            raise click.BadParameter(f"{file} does not exist", param_hint="--report")
+        files[accession.strip()] = file
+    return files

@@ -44,6 +44,7 @@ class ExportOptions:
     to_dir: Path | None = None
     actor: str = ""
     again: bool = False
+    reports: dict[str, Path] = field(default_factory=dict)  # --report ACCESSION=FILE
 
 
 @dataclass
@@ -129,6 +130,8 @@ class ExportRun:
         self.request = ReleaseRequest.model_validate(row.request_json)
         self.options = options
         self.detail: dict[str, Any] = dict(job.detail)
+        if options.reports:
+            self.detail["given_reports"] = {acc: str(path) for acc, path in options.reports.items()}
         self.folder = env.jobs_folder / job.job_id
         self.folder.mkdir(parents=True, exist_ok=True)
 

@@ -19,6 +19,7 @@ from mediastation.documents.label import write_disc_label
 from mediastation.documents.letter import write_cover_letter
 from mediastation.documents.readme import encode_readme, readme_text
 from mediastation.documents.texts import basis_label
+from mediastation.workflows.export_reports import report_status
 
 if TYPE_CHECKING:
     from mediastation.dicom.headers import InstanceHeader
@@ -30,7 +31,7 @@ VIEWER_NAME = "HUS mediastation web viewer"
 def sender(run: ExportRun) -> Sender:
     s = run.env.settings.sender
     return Sender(unit=s.unit, street=s.street, postal_code=s.postal_code, city=s.city, phone=s.phone,
-                  email=s.email, person=run.options.actor if run.options.actor else "")
+                  email=s.email)  # the unit signs: a login name is not a signature
 
 
 def recipient(run: ExportRun) -> Recipient | None:
@@ -68,7 +69,8 @@ def study_lines(run: ExportRun, disc_of: dict[str, int] | None = None) -> list[S
         moment = study.study_datetime or datetime.combine(_created(run), datetime.min.time())
         disc = (disc_of or {}).get(uids.get(study.accession_number, ""))
         lines.append(StudyLine(accession_number=study.accession_number, study_description=study.study_description,
-                               study_datetime=moment, disc=disc))
+                               study_datetime=moment, disc=disc,
+                               report=report_status(run, study.accession_number)))
     return lines
 
 

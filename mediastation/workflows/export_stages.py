@@ -75,7 +75,11 @@ def compose(run: ExportRun) -> None:
     """Conform every instance to the medium's profile, plan the discs and lay out each disc's tree."""
     from mediastation.dicom.fileset import read_header
 
-    sources = [path for study in run.detail["studies"] for path in _dicom_files(Path(study["folder"]))]
+    from mediastation.workflows import export_reports
+
+    files = {study["accession_number"]: _dicom_files(Path(study["folder"])) for study in run.detail["studies"]}
+    sources = [path for paths in files.values() for path in paths]
+    sources += export_reports.gather(run, files)
     total = sum(p.stat().st_size for p in sources)
     kind = _medium_kind(run, total)
     profile = _profile(run, kind)
@@ -209,6 +213,9 @@ def _lay_out_disc(run: ExportRun, tree: Path, headers: Sequence[InstanceHeader],
         entries.append((header, full_id))
     write_dicomdir(tree, entries, fileset_id=fileset_id, profile=profile)
     from mediastation.workflows import export_documents as documents
+    from mediastation.workflows import export_reports
+
+    export_reports.place_on_disc(run, tree, {h.study_instance_uid for h in headers})
 
     documents.write_disc_documents(run, tree, entries, fileset_id=fileset_id, disc=disc, kind=kind)
 
