@@ -18,8 +18,7 @@ debian:
 	bash scripts/install-debian-packages.sh
 
 demo: venv
-	$(BIN)/mediastation --home $(HOME_DIR) init
-	$(BIN)/mediastation --home $(HOME_DIR) request check examples/requests/release_cd.json
+	$(BIN)/mediastation --home $(HOME_DIR) demo
 
 npm:
 	@if command -v npm >/dev/null; then \
