@@ -348,9 +348,6 @@ def test_an_encapsulated_report_gets_its_encap_doc_record(study, tmp_path: Path)
     assert _dciodvfy_errors(tmp_path / "disc" / "DICOMDIR") == []
 
 
-@pytest.mark.xfail(strict=True, reason="dicom/headers.py takes the SR DOCUMENT record's VerificationDateTime "
-                   "(Type 1C when VERIFIED) from the top level only; an SR has it in VerifyingObserverSequence. "
-                   "Reported to the lead (issue 9); drop this mark when fixed")
 def test_a_verified_sr_gets_a_valid_sr_document_record(study, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sr = _sr(study.files[0], tmp_path / "src" / "sr.dcm")
     records = _fileset(tmp_path / "disc", [*study.files, sr])

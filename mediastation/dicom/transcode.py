@@ -1,0 +1,181 @@
+"""Make an instance fit a medium's profile (§b11-14): decompress, or re-encode as Explicit VR LE.
+
+Every profile the station offers contains Explicit VR Little Endian, so that is the one target:
+compressed pixel data is decoded (pydicom's decoders: pylibjpeg, pylibjpeg-libjpeg,
+pylibjpeg-openjpeg, pyjpegls), Big Endian, Implicit VR and Deflated encodings are re-encoded. The
+station never compresses, so lossless never becomes lossy; an image that was lossy-compressed
+keeps saying so (Lossy Image Compression = 01, with its method and ratio). The SOP Instance UID is
+kept: decoding is not a new lossy step, it is the same image (interfaces.md, "Export details").
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydicom import dcmread, dcmwrite
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_file_meta_info
+from pydicom.pixels import get_decoder
+from pydicom.uid import UID
+
+from mediastation.dicom.fileset import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
+from mediastation.dicom.headers import EXPLICIT_VR_LITTLE_ENDIAN, NotDicomError
+from mediastation.dicom.profiles import Profile
+from mediastation.errors import InputError
+
+EXPLICIT_VR_BIG_ENDIAN = "1.2.840.10008.1.2.2"
+
+VIDEO = {
+    "1.2.840.10008.1.2.4.100": "MPEG-2 video", "1.2.840.10008.1.2.4.100.1": "MPEG-2 video",
+    "1.2.840.10008.1.2.4.101": "MPEG-2 video", "1.2.840.10008.1.2.4.101.1": "MPEG-2 video",
+    "1.2.840.10008.1.2.4.102": "MPEG-4 video", "1.2.840.10008.1.2.4.102.1": "MPEG-4 video",
+    "1.2.840.10008.1.2.4.103": "MPEG-4 video", "1.2.840.10008.1.2.4.103.1": "MPEG-4 video",
+    "1.2.840.10008.1.2.4.104": "MPEG-4 video", "1.2.840.10008.1.2.4.104.1": "MPEG-4 video",
+    "1.2.840.10008.1.2.4.105": "MPEG-4 video", "1.2.840.10008.1.2.4.105.1": "MPEG-4 video",
+    "1.2.840.10008.1.2.4.106": "MPEG-4 video", "1.2.840.10008.1.2.4.106.1": "MPEG-4 video",
+    "1.2.840.10008.1.2.4.107": "HEVC video", "1.2.840.10008.1.2.4.108": "HEVC video",
+}
+"""Video syntaxes: no profile the station offers takes them, and decoding video to frames would
+make a different (and huge) object, so such an instance cannot be placed (§b13)."""
+
+LOSSY_METHODS = {
+    "1.2.840.10008.1.2.4.50": "ISO_10918_1", "1.2.840.10008.1.2.4.51": "ISO_10918_1",
+}
+"""Syntaxes that are lossy by definition, with the Lossy Image Compression Method they imply."""
+
+MAYBE_LOSSY_METHODS = {
+    "1.2.840.10008.1.2.4.81": "ISO_14495_1", "1.2.840.10008.1.2.4.91": "ISO_15444_1",
+    "1.2.840.10008.1.2.4.93": "ISO_15444_2", "1.2.840.10008.1.2.4.203": "ISO_15444_15",
+    "1.2.840.10008.1.2.4.112": "ISO_18181_1",
+}
+"""Syntaxes that may be lossy: treated as lossy unless the dataset says Lossy Image Compression 00
+(a false "lossless" is the dangerous mistake for a reader)."""
+
+_SWAP_WIDTH = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+
+
+class NotPlaceable(InputError):
+    """An instance that cannot be made to fit the medium's profile; `reason` says why."""
+
+    code = "not_placeable"
+
+    def __init__(self, path: Path, transfer_syntax: str, profile: str, reason: str) -> None:
+        super().__init__(
+            f"{path} ({UID(transfer_syntax).name}, {transfer_syntax}) cannot be placed on a {profile} medium: "
+            f"{reason}",
+            details={"path": str(path), "transfer_syntax": transfer_syntax, "profile": profile, "reason": reason})
+        self.path, self.transfer_syntax, self.profile, self.reason = path, transfer_syntax, profile, reason
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One transcoded instance, as the export's report lists it (interfaces.md "conversions")."""
+
+    sop_instance_uid: str
+    from_ts: str
+    to_ts: str
+    lossy: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sop_instance_uid": self.sop_instance_uid, "from": self.from_ts, "to": self.to_ts}
+
+
+def transfer_syntax_of(path: Path) -> str:
+    """The file's (0002,0010), read from the file meta information only."""
+    try:
+        meta = read_file_meta_info(path)
+    except (InvalidDicomError, OSError, EOFError, ValueError) as exc:
+        raise NotDicomError(f"{path} is not a readable DICOM file: {exc}") from exc
+    transfer_syntax = str(meta.get("TransferSyntaxUID", "") or "")
+    if not transfer_syntax:
+        raise NotDicomError(f"{path} has no Transfer Syntax UID in its file meta information")
+    return transfer_syntax
+
+
+def conform(src: Path, dst: Path, profile: Profile) -> Conversion | None:
+    """None when `src` already fits `profile` (the caller links or copies it); otherwise write a
+    conforming Explicit VR Little Endian copy to `dst` (atomically) and say what was converted.
+
+    Raises NotPlaceable when the instance cannot fit (video, no decoder, undecodable data).
+    """
+    src, dst = Path(src), Path(dst)
+    source_ts = transfer_syntax_of(src)
+    if profile.allows(source_ts):
+        return None
+    if source_ts in VIDEO:
+        raise NotPlaceable(src, source_ts, profile.name,
+                           f"{VIDEO[source_ts]} is not in the profile and the station does not turn video into "
+                           "frames; send it on a medium with a video profile or electronically")
+    try:
+        ds = dcmread(src)
+    except Exception as exc:  # pydicom raises many kinds; any of them means the file is unusable here
+        raise NotPlaceable(src, source_ts, profile.name, f"the file does not parse: {exc}") from exc
+    lossy = False
+    if UID(source_ts).is_compressed and "PixelData" in ds:
+        lossy = _decompress(ds, src, source_ts, profile)
+    elif source_ts == EXPLICIT_VR_BIG_ENDIAN:
+        _swap_to_little_endian(ds)
+    ds.file_meta.TransferSyntaxUID = EXPLICIT_VR_LITTLE_ENDIAN
+    ds.file_meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    ds.file_meta.ImplementationVersionName = IMPLEMENTATION_VERSION
+    _save(ds, dst)
+    return Conversion(str(ds.SOPInstanceUID), source_ts, EXPLICIT_VR_LITTLE_ENDIAN, lossy)
+
+
+def _decompress(ds: Dataset, src: Path, source_ts: str, profile: Profile) -> bool:
+    """Decode the pixel data in place, keeping the SOP Instance UID; True when the image is lossy."""
+    try:
+        decoder = get_decoder(UID(source_ts))
+    except NotImplementedError as exc:
+        raise NotPlaceable(src, source_ts, profile.name, "pydicom has no decoder for this syntax") from exc
+    if not decoder.is_available:
+        missing = "; ".join(decoder.missing_dependencies)
+        raise NotPlaceable(src, source_ts, profile.name, f"no decoder for it is installed ({missing})")
+    compressed_size = _compressed_size(ds)
+    try:
+        ds.decompress(generate_instance_uid=False)
+    except Exception as exc:  # the decoders raise many kinds; all mean the same here
+        reason = " ".join(str(exc).split())
+        raise NotPlaceable(src, source_ts, profile.name, f"its pixel data cannot be decoded: {reason}") from exc
+    flag = str(ds.get("LossyImageCompression", "") or "")
+    method = LOSSY_METHODS.get(source_ts)
+    if method is None and flag != "00":
+        method = MAYBE_LOSSY_METHODS.get(source_ts)
+    if method is None:
+        return flag == "01"
+    ds.LossyImageCompression = "01"
+    if "LossyImageCompressionMethod" not in ds and "LossyImageCompressionRatio" not in ds:
+        ds.LossyImageCompressionMethod = method
+        if compressed_size:
+            ds.LossyImageCompressionRatio = f"{len(ds.PixelData) / compressed_size:.2f}"[:16]
+    return True
+
+
+def _compressed_size(ds: Dataset) -> int:
+    element = ds["PixelData"]
+    value = element.value
+    return len(value) if isinstance(value, (bytes, bytearray)) else 0
+
+
+def _swap_to_little_endian(ds: Dataset) -> None:
+    """pydicom re-encodes decoded values itself, but OW/OF/OL/OD/OV bytes must be swapped by hand."""
+    for element in ds.iterall():
+        width = _SWAP_WIDTH.get(element.VR)
+        value = element.value
+        if width and isinstance(value, (bytes, bytearray)) and len(value) % width == 0:
+            element.value = np.frombuffer(value, dtype=f">u{width}").astype(f"<u{width}").tobytes()
+
+
+def _save(ds: Dataset, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    partial = dst.with_name(dst.name + ".partial")
+    try:
+        dcmwrite(partial, ds, enforce_file_format=True)  # the file meta's syntax decides the encoding
+        os.replace(partial, dst)
+    finally:
+        partial.unlink(missing_ok=True)
