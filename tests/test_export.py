@@ -200,3 +200,42 @@ def test_export_is_billed_once_and_a_returned_medium_is_sent_again(home: Path, a
     items_first = {line for line in first["invoice_lines"]}
     assert items_first & set(second["invoice_lines"]), "the re-sent medium is not billed as a new export"
     assert len(run_json("log", "patient", HETU, home=home)["disclosures"]) >= 2
+
+
+def test_reports_from_the_archive_and_the_ris_folder_go_on_the_disc(home: Path, orthanc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 9: an SR stored with the study and a RIS folder report both end up readable on the disc;
+    the folder one also as an Encapsulated PDF in the DICOMDIR; the letter lists both."""
+    from support.sr import IMPRESSION, make_basic_text_sr
+
+    tag = uuid.uuid4().hex[:6].upper()
+    with_sr = make_study(tmp_path / "sr", modality="CT", images=2, patient_name=NAME, patient_id=HETU,
+                         accession=f"R{tag}1", study_description="TT VATSA", study_datetime=datetime(2026, 3, 1, 8, 0))
+    sr = make_basic_text_sr(with_sr.files[0], tmp_path / "sr" / "SR.dcm")
+    from_folder = make_study(tmp_path / "ris", modality="MR", images=2, patient_name=NAME, patient_id=HETU,
+                             accession=f"R{tag}2", study_description="MT AIVOT",
+                             study_datetime=datetime(2026, 3, 2, 9, 0))
+    orthanc.store([*with_sr.files, sr, *from_folder.files])
+    ris = tmp_path / "ris-reports"
+    ris.mkdir()
+    (ris / f"r{tag}2.txt").write_text("Aivot: ei muutoksia. Lausunnon antoi Öhman.\n", encoding="utf-8")
+    config = home / "station.toml"
+    text = config.read_text(encoding="utf-8")
+    head, reports = text.split("[reports]", 1)
+    config.write_text(head + "[reports]" + reports.replace('folder = ""', f'folder = "{ris}"', 1), encoding="utf-8")
+    studies = [(with_sr, datetime(2026, 3, 1, 8, 0)), (from_folder, datetime(2026, 3, 2, 9, 0))]
+    request_id = _add(home, _request(tmp_path, studies))
+    doc = run_json("export", request_id, "--to", str(tmp_path / "out"), home=home, timeout=600)
+    disc = extract_iso(Path(doc["media"][0]["image"]), tmp_path / "disc", lower=False)
+    pdfs = sorted((disc / "REPORTS").iterdir())
+    assert [p.name for p in pdfs] == ["R0000001.PDF", "R0000002.PDF"]
+    texts = [subprocess.run(["pdftotext", str(p), "-"], capture_output=True, text=True, timeout=60).stdout for p in pdfs]
+    assert any(IMPRESSION in t for t in texts) and any("Lausunnon antoi Öhman" in t for t in texts)
+    assert _dciodvfy_errors(disc / "DICOMDIR") == []
+    fileset = FileSet(dcmread(disc / "DICOMDIR"))
+    kinds = {instance.DirectoryRecordType for instance in fileset}
+    assert {"IMAGE", "SR DOCUMENT", "ENCAP DOC"} <= kinds
+    encapsulated = [Path(i.path) for i in fileset if i.DirectoryRecordType == "ENCAP DOC"]
+    assert len(encapsulated) == 1 and dcmread(encapsulated[0]).StudyInstanceUID == from_folder.study_instance_uid
+    letter = subprocess.run(["pdftotext", "-layout", doc["cover_letter"], "-"], capture_output=True, text=True,
+                            timeout=60).stdout
+    assert letter.count("lausunto mukana") == 2
