@@ -4,7 +4,8 @@ Debian's Chromium (headless, driven by Playwright from PyPI, browser defaults: n
 --allow-file-access-from-files) and Debian's firefox-esr (WebDriver BiDi through puppeteer-core from
 npm, Firefox's default file:// policy). No browser is downloaded. The disc is made with pycdlib
 (ISO 9660 level 1 + Joliet) and extracted once with the recorded upper-case names and once
-lower-cased, as Linux mounts without Rock Ridge show it.
+lower-cased, as Linux mounts without Rock Ridge show it. The CT study carries a report PDF in
+REPORTS/, the MR study one with a hostile title, the CR study none.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import numpy as np
 import pytest
@@ -23,7 +26,7 @@ from pydicom.pixels import apply_modality_lut
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from support.synthetic import make_study, synthetic_hetu
-from support.viewer_disc import Disc, extract_iso, lay_out, make_iso
+from support.viewer_disc import Disc, extract_iso, lay_out, make_iso, small_pdf
 
 CHROMIUM = Path("/usr/bin/chromium")
 FIREFOX = Path("/usr/bin/firefox-esr")
@@ -31,6 +34,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 EVIL_NAME = "<script>alert(1)</script>"
 OFFLINE_SCHEMES = ("file:", "data:", "blob:")
+PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"  # Chromium's built-in PDF viewer
 FIREFOX_CHECK = Path(__file__).parent / "firefox"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) is not installed")
@@ -61,11 +65,17 @@ def _expected(disc: Disc) -> dict[str, list[np.ndarray]]:
 @pytest.fixture(scope="module")
 def disc(tmp_path_factory: pytest.TempPathFactory) -> dict:
     base = tmp_path_factory.mktemp("viewer-disc")
-    made = lay_out(_studies(base / "src"), base / "tree", language="fi")
+    ct, mr, cr = _studies(base / "src")
+    pdf = small_pdf("Radiologinen lausunto: TT VATSA")
+    reports = {ct.study_instance_uid: [("Radiologinen lausunto", pdf)],
+               mr.study_instance_uid: [(EVIL_NAME, small_pdf("MR"))]}
+    made = lay_out([ct, mr, cr], base / "tree", language="fi", reports=reports)
     iso = base / "disc.iso"
     make_iso(made.root, iso)
     return {
         "made": made,
+        "studies": {"ct": ct.study_instance_uid, "mr": mr.study_instance_uid, "cr": cr.study_instance_uid},
+        "report_pdf": pdf,
         "upper": extract_iso(iso, base / "upper", lower=False),
         "lower": extract_iso(iso, base / "lower", lower=True),
         "expected": _expected(made),
@@ -210,6 +220,43 @@ def test_script_free_pages_list_every_series_and_preview(disc, watched) -> None:
     assert page.page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
     assert EVIL_NAME in page.page.locator("h2").all_inner_texts()[0] + "".join(page.page.locator("h2").all_inner_texts())
     assert all(url.startswith(OFFLINE_SCHEMES) for url in page.requests)
+    page.page.locator("a", has_text="Radiologinen lausunto").click()  # the report, from the script-free list
+    page.page.wait_for_url("**/reports/r0000001.pdf")
+    assert all(url.startswith(OFFLINE_SCHEMES + (PDF_VIEWER,)) for url in page.requests)
+
+
+def _report_link(page: Watched, study_uid: str):
+    return page.page.locator(f'#series-list [data-study="{study_uid}"] a.report-link')
+
+
+@pytest.mark.parametrize("case", ["upper", "lower"])
+def test_opens_a_studys_report_from_the_disc(disc, watched, case) -> None:
+    tree, studies = disc[case], disc["studies"]
+    page = watched()
+    page.page.goto(_index(tree))
+    page.wait_rendered(0)
+    link = _report_link(page, studies["ct"])
+    assert link.count() == 1 and link.inner_text() == "Lausunto – Radiologinen lausunto"
+    assert (link.get_attribute("target"), link.get_attribute("rel")) == ("_blank", "noopener")
+    href = link.evaluate("a => a.href")
+    pdf = Path(url2pathname(urlparse(href).path))
+    assert pdf.relative_to(tree).as_posix() == ("REPORTS/R0000001.PDF" if case == "upper" else "reports/r0000001.pdf")
+    assert pdf.is_file() and pdf.read_bytes() == disc["report_pdf"]  # the case the disc shows, not a guess
+    assert _report_link(page, studies["mr"]).inner_text() == f"Lausunto – {EVIL_NAME}"  # text, never markup
+    assert _report_link(page, studies["cr"]).count() == 0  # no report: nothing extra
+    page.assert_clean()
+    in_tab: list[str] = []
+    page.context.on("request", lambda request: in_tab.append(request.url))
+    with page.context.expect_page() as opened:
+        link.click()
+    report = opened.value
+    report.wait_for_load_state()
+    assert report.url == href and len(page.context.pages) == 2  # a new tab; the viewer stays
+    assert href in in_tab and any(url.startswith(PDF_VIEWER) for url in in_tab)  # shown by the browser's PDF viewer
+    assert all(url.startswith(OFFLINE_SCHEMES + (PDF_VIEWER,)) for url in in_tab), in_tab
+    page.page.locator('[data-language="sv"]').click()
+    assert _report_link(page, studies["ct"]).inner_text() == "Utlåtande – Radiologinen lausunto"
+    page.assert_clean()
 
 
 def test_series_beyond_budget_open_from_picked_dicom_folder(disc, tmp_path, watched) -> None:

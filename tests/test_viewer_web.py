@@ -19,13 +19,15 @@ from pydicom.pixels import apply_modality_lut
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless
 
 from mediastation.media import web_pixels
-from mediastation.media.web import (ISO_NAME, VIEWER_FILES, ViewerSpaceError, WebInstance, blocks, bundle_dir,
-                                    write_web_content)
+from mediastation.media.web import (ISO_NAME, VIEWER_FILES, ReportLink, ViewerSpaceError, WebInstance, blocks,
+                                    bundle_dir, write_web_content)
 from mediastation.media.web_pages import js_json
 from support.synthetic import make_study, synthetic_hetu
-from support.viewer_disc import lay_out
+from support.viewer_disc import lay_out, small_pdf
 
 EVIL_NAME = "<script>alert(1)</script>"
+EVIL_TITLE = '<script>alert(2)</script>"&'
+REPORT_LABEL = "Lausunto · Utlåtande · Report"
 DATA_CALL = re.compile(r'^DISC_DATA\("([^"]+)",(\{.*\}),"([A-Za-z0-9+/=]*)"\);\n$', re.S)
 
 
@@ -39,10 +41,30 @@ def _studies(src: Path) -> list:
     ]
 
 
+def _reports(studies: list) -> dict:
+    """CT: one report; MR: one with a hostile title and one missing from the medium; CR: none; and
+    a report of a study that is not on the medium. Files R0000001..R0000004 in that order."""
+    ct, mr, _ = studies
+    return {
+        ct.study_instance_uid: [("Radiologinen lausunto", small_pdf("CT report"))],
+        mr.study_instance_uid: [(EVIL_TITLE, small_pdf("MR report")), ("Lisälausunto", None)],
+        "1.2.246.999.1": [("Elsewhere", small_pdf("not on this medium"))],
+    }
+
+
 @pytest.fixture(scope="module")
 def disc(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("web")
-    return lay_out(_studies(base / "src"), base / "tree", language="sv")
+    studies = _studies(base / "src")
+    return lay_out(studies, base / "tree", language="sv", reports=_reports(studies))
+
+
+def _study_uids(disc) -> tuple[str, str, str]:
+    """StudyInstanceUIDs of the CT, MR and CR study of the disc (see _reports)."""
+    ct, mr, _ = disc.reports
+    studies = [st["uid"] for p in _manifest(disc.root)["patients"] for st in p["studies"]]
+    cr = next(uid for uid in studies if uid not in (ct, mr))
+    return ct, mr, cr
 
 
 def _manifest(root: Path) -> dict:
@@ -154,6 +176,68 @@ def test_pages_escape_and_link_lower_case(disc) -> None:
     for series in _series(_manifest(disc.root)):
         entry = re.search(rf'<li class="series-item" data-series="{re.escape(series["uid"])}"[^>]*>.*?</li>', root_page)
         assert entry and f'<span class="series-description">{series["description"]}</span>' in entry.group(0)
+
+
+def test_manifest_carries_each_studys_existing_reports(disc) -> None:
+    ct, mr, cr = _study_uids(disc)
+    studies = {st["uid"]: st for p in _manifest(disc.root)["patients"] for st in p["studies"]}
+    assert studies[ct]["reports"] == [{"title": "Radiologinen lausunto", "path": "REPORTS/R0000001.PDF"}]
+    assert studies[mr]["reports"] == [{"title": EVIL_TITLE, "path": "REPORTS/R0000002.PDF"}]  # R0000003: not on disc
+    assert studies[cr]["reports"] == []
+    assert all((disc.root / r["path"]).is_file() for st in studies.values() for r in st["reports"])
+    text = (disc.root / "IHE_PDI" / "MANIFEST.JS").read_text(encoding="ascii")
+    assert "alert(2)" in text and not re.search(r"[<>&]", text)
+    assert (disc.report.reports_linked, disc.report.reports_unlinked) == (2, 2)
+    assert disc.report.to_json()["reports_linked"] == 2
+
+
+def _study_block(page: str, uid: str) -> str:
+    block = re.search(rf'<div class="study" data-study="{re.escape(uid)}">(.*?)</div>', page, re.S)
+    assert block, uid
+    return block.group(1)
+
+
+def test_root_page_links_each_studys_reports_inertly(disc) -> None:
+    ct, mr, cr = _study_uids(disc)
+    page = (disc.root / "INDEX.HTM").read_text(encoding="utf-8")
+    assert (f'<a class="report-link" href="reports/r0000001.pdf" target="_blank" rel="noopener">'
+            f'{REPORT_LABEL} – Radiologinen lausunto</a>') in _study_block(page, ct)
+    assert (f'href="reports/r0000002.pdf" target="_blank" rel="noopener">{REPORT_LABEL} – '
+            "&lt;script&gt;alert(2)&lt;/script&gt;&quot;&amp;</a>") in _study_block(page, mr)
+    assert "report" not in _study_block(page, cr)
+    assert "alert(2)</script>" not in page and "r0000003" not in page and "r0000004" not in page
+    template = (bundle_dir() / "templates" / "INDEX.HTM").read_text(encoding="utf-8")
+    assert page.count("<script") == template.count("<script")  # the viewer's own starter only
+    hrefs = re.findall(r'class="report-link" href="([^"]+)"', page)
+    assert sorted(hrefs) == ["reports/r0000001.pdf", "reports/r0000002.pdf"]
+    assert all((disc.root / href.upper()).is_file() for href in hrefs)
+
+
+def test_script_free_page_links_each_studys_reports(disc) -> None:
+    plain = (disc.root / "IHE_PDI" / "INDEX.HTM").read_text(encoding="utf-8")
+    assert "<script" not in plain.lower() and "target=" not in plain  # XHTML 1.0 Strict has no target
+    tree = ET.fromstring(plain.split("\n", 1)[1])
+    xhtml = "{http://www.w3.org/1999/xhtml}"
+    links = [(a.get("href"), "".join(a.itertext())) for a in tree.iter(f"{xhtml}a")
+             if (a.get("href") or "").startswith("../reports/")]
+    assert sorted(links) == [("../reports/r0000001.pdf", f"{REPORT_LABEL} – Radiologinen lausunto"),
+                             ("../reports/r0000002.pdf", f"{REPORT_LABEL} – {EVIL_TITLE}")]  # text, not markup
+    assert all((disc.root / "IHE_PDI" / href.upper()).resolve().is_file() for href, _ in links)
+    body = list(tree.find(f"{xhtml}body"))
+    placed = [i for i, el in enumerate(body) if el.get("class") == "report"]
+    assert len(placed) == 2 and all(body[i - 1].tag == f"{xhtml}h3" for i in placed)  # right under its study
+
+
+def test_several_reports_are_numbered_and_paths_must_be_on_the_medium(tmp_path: Path) -> None:
+    study = make_study(tmp_path / "src", images=1, seed=31)
+    made = lay_out([study], tmp_path / "tree", reports={study.study_instance_uid: [
+        ("", small_pdf("first")), ("", small_pdf("second"))]})
+    page = (made.root / "INDEX.HTM").read_text(encoding="utf-8")
+    assert re.findall(r'class="report-link"[^>]*>([^<]*)</a>', page) == [f"{REPORT_LABEL} 1", f"{REPORT_LABEL} 2"]
+    for bad in ("../LETTER.PDF", "/REPORTS/R0000001.PDF", "reports/r0000001.pdf", "REPORTS", "REPORTS.D/R1.PDF",
+                "REPORTS/REPORT_NUMBER1.PDF", "javascript:alert(1)"):
+        with pytest.raises(ValueError):
+            ReportLink("x", bad)
 
 
 def _budget_runs(tmp_path: Path, budgets: list[int]) -> list:

@@ -9,6 +9,9 @@
     IHE_PDI/SEnnnn/IMnnnnn.JPG   preview of each frame
     IHE_PDI/SEnnnn/DAnnnnn.JS    embedded copy of each frame (while the space budget allows)
 
+Each study's radiology reports (PDFs the export has already put on the medium, e.g.
+REPORTS/R0000001.PDF) are linked from all three pages, next to the study (issue 9).
+
 A page opened from a disc (file://) may not read files with fetch/XHR, so pixels reach the viewer
 as script files. Series are embedded whole, in study order, while the budget lasts; the rest are
 shown by the viewer from the original DICOM files once the user picks the folder (or drops the
@@ -22,7 +25,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -67,6 +70,20 @@ class WebInstance:
 
 
 @dataclass(frozen=True)
+class ReportLink:
+    """A study's report already on the medium, linked from the viewer and the pages next to its study."""
+
+    title: str  # shown beside the "Lausunto / Utlåtande / Report" label; may be empty
+    medium_path: str  # relative to the medium root, 8.3 upper case, e.g. "REPORTS/R0000001.PDF"
+
+    def __post_init__(self) -> None:
+        parts = self.medium_path.split("/")
+        if not all(ISO_NAME.match(part) for part in parts) or any("." in part for part in parts[:-1]) \
+                or "." not in parts[-1]:
+            raise ValueError(f"report path is not an ISO 9660 level 1 file of the medium: {self.medium_path!r}")
+
+
+@dataclass(frozen=True)
 class WebReport:
     """What the job report says about the viewer: budget, space used and embedded vs picker."""
 
@@ -80,6 +97,8 @@ class WebReport:
     previews: int
     skipped_instances: int  # without pixel data (reports, presentation states): not in the viewer
     undecodable_instances: int = 0  # pydicom could not decode them: no preview or copy, picker only
+    reports_linked: int = 0  # report PDFs linked next to their study
+    reports_unlinked: int = 0  # given but not linked: file not on the medium, or study without images
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +106,7 @@ class WebReport:
             "decision": self.decision, "series_embedded": self.series_embedded,
             "series_picker": self.series_picker, "images": self.images, "previews": self.previews,
             "skipped_instances": self.skipped_instances, "undecodable_instances": self.undecodable_instances,
+            "reports_linked": self.reports_linked, "reports_unlinked": self.reports_unlinked,
         }
 
 
@@ -107,19 +127,22 @@ def blocks(size: int) -> int:
 
 
 def write_web_content(medium_root: Path, instances: Sequence[WebInstance], *, language: str = "fi",
-                      budget_bytes: int | None = None, progress: ProgressFn | None = None) -> WebReport:
+                      budget_bytes: int | None = None, progress: ProgressFn | None = None,
+                      reports: Mapping[str, Sequence[ReportLink]] | None = None) -> WebReport:
     """Write INDEX.HTM, VIEWER/ and IHE_PDI/ into `medium_root` for `instances`; replaces earlier ones.
 
     `budget_bytes` is the space the web content may take (None: no limit); for a CD the caller passes
-    what is left after the DICOM files and documents, so the originals are never pushed out. Work is
-    staged beside `medium_root` and moved in at the end: nothing half-written on failure.
+    what is left after the DICOM files and documents, so the originals are never pushed out.
+    `reports`: StudyInstanceUID -> the study's report files, already in `medium_root`; a link whose
+    file is not there is left out (no broken link). Work is staged beside `medium_root` and moved in
+    at the end: nothing half-written on failure.
     """
     bundle = bundle_dir()
     medium_root = Path(medium_root)
     stage = Path(tempfile.mkdtemp(prefix=".web-", dir=medium_root.parent))
     try:
         writer = _Writer(stage, bundle, budget_bytes, progress)
-        report = writer.run(instances, language)
+        report = writer.run(instances, language, medium_root, reports or {})
         _check_names(stage)
         _move_into(stage, medium_root)
         return report
@@ -181,9 +204,11 @@ class _Writer:
         self._patients: list[PatientEntry] = []
         self._language = "fi"
 
-    def run(self, instances: Sequence[WebInstance], language: str) -> WebReport:
+    def run(self, instances: Sequence[WebInstance], language: str, medium_root: Path,
+            reports: Mapping[str, Sequence[ReportLink]]) -> WebReport:
         patients, members, skipped = _layout(instances)
         self._patients, self._language = patients, language
+        linked = _attach_reports(patients, medium_root, reports)
         total_images = sum(i.frames for group in members.values() for i in group)
         self._copy_viewer()
         reserve_pages = PAGE_RESERVE + PAGE_RESERVE_PER_IMAGE * total_images
@@ -201,7 +226,8 @@ class _Writer:
             budget_bytes=self.budget, bytes_used=self.used, data_bytes=self.data_bytes, decision=decision,
             series_embedded=embedded, series_picker=len(series_list) - embedded, images=total_images,
             previews=sum(1 for s in series_list for i in s.images if i.preview), skipped_instances=skipped,
-            undecodable_instances=self.undecodable,
+            undecodable_instances=self.undecodable, reports_linked=linked,
+            reports_unlinked=sum(len(links) for links in reports.values()) - linked,
         )
 
     # -- files ------------------------------------------------------------------------------
@@ -322,6 +348,17 @@ class _Writer:
             self.used -= blocks((self.stage / relative).stat().st_size)  # rewritten: fewer previews
         self._write_pages(self._patients, self._language)
         self._check_fits(self.used, "the viewer with one preview per series")
+
+
+def _attach_reports(patients: list[PatientEntry], medium_root: Path,
+                    reports: Mapping[str, Sequence[ReportLink]]) -> int:
+    """Each study gets the links to its report files that are on the medium; a missing file shows
+    nothing rather than a broken link (issue 9). Returns how many were linked."""
+    linked = 0
+    for study in (study for patient in patients for study in patient.studies):
+        study.reports = [link for link in reports.get(study.uid, ()) if (medium_root / link.medium_path).is_file()]
+        linked += len(study.reports)
+    return linked
 
 
 def _text(ds: Dataset, keyword: str) -> str:

@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mediastation.media.web import ReportLink
 
 NOTICE = ("Vain tiedoksi – ei diagnostiseen käyttöön · Endast för information – inte för diagnostik · "
           "For information only – not for diagnosis")
 TITLE = "Kuvat · Bilder · Images"
+REPORT_LABEL = "Lausunto · Utlåtande · Report"
 _JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
@@ -61,6 +65,7 @@ class StudyEntry:
     description: str
     accession: str
     series: list[SeriesEntry] = field(default_factory=list)
+    reports: list[ReportLink] = field(default_factory=list)  # its report PDFs on the medium
 
 
 @dataclass
@@ -90,6 +95,7 @@ def manifest_script(patients: list[PatientEntry], language: str) -> str:
             "studies": [{
                 "uid": st.uid, "date": st.date, "time": st.time, "description": st.description,
                 "accession": st.accession,
+                "reports": [{"title": r.title, "path": r.medium_path} for r in st.reports],
                 "series": [_series_json(se) for se in st.series],
             } for st in p.studies],
         } for p in patients],
@@ -142,7 +148,8 @@ def root_index(template: Path, patients: list[PatientEntry], language: str) -> s
         items.append(f'<p class="patient-id">{escape(ident)}</p>')
         for study in patient.studies:
             title = " ".join(v for v in (_date(study.date), study.description) if v)
-            items.append(f'<div class="study"><h3 class="study-title">{escape(title)}</h3><ul class="series">')
+            items.append(f'<div class="study" data-study="{escape(study.uid)}">'
+                         f'<h3 class="study-title">{escape(title)}</h3>{_root_reports(study)}<ul class="series">')
             for series in study.series:
                 items.append(_root_series_item(series))
             items.append("</ul></div>")
@@ -150,6 +157,22 @@ def root_index(template: Path, patients: list[PatientEntry], language: str) -> s
     items.append('<p><a class="plain-list" href="ihe_pdi/index.htm">Kuvaluettelo · Bildlista · Image list</a></p>')
     return Template(template.read_text(encoding="utf-8")).substitute(
         lang=escape(language), series_list="\n".join(items))
+
+
+def _report_text(study: StudyEntry, number: int, link: ReportLink) -> str:
+    """"Lausunto · Utlåtande · Report[ n][ – title]" (numbered when a study has several)."""
+    label = REPORT_LABEL + (f" {number}" if len(study.reports) > 1 else "")
+    return f"{label} – {link.title.strip()}" if link.title.strip() else label
+
+
+def _root_reports(study: StudyEntry) -> str:
+    """The study's reports as links opening the PDF in the browser's own viewer (a new tab)."""
+    if not study.reports:
+        return ""
+    links = [f'<a class="report-link" href="{escape(_link(link.medium_path))}" target="_blank" rel="noopener">'
+             f'{escape(_report_text(study, number, link))}</a>'
+             for number, link in enumerate(study.reports, start=1)]
+    return f'<p class="reports">{" ".join(links)}</p>'
 
 
 def _root_series_item(series: SeriesEntry) -> str:
@@ -189,10 +212,18 @@ def plain_index(patients: list[PatientEntry], language: str) -> str:
         for study in patient.studies:
             title = " ".join(v for v in (_date(study.date), study.description, study.accession) if v)
             out.append(f"<h3>{escape(title)}</h3>")
+            out.extend(_plain_reports(study))
             for series in study.series:
                 out.extend(_plain_series(series))
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def _plain_reports(study: StudyEntry) -> list[str]:
+    # XHTML 1.0 Strict has no target attribute: the PDF opens in place, Back returns to the list.
+    return [f'<p class="report"><a href="../{escape(_link(link.medium_path))}">'
+            f'{escape(_report_text(study, number, link))}</a></p>'
+            for number, link in enumerate(study.reports, start=1)]
 
 
 def _plain_series(series: SeriesEntry) -> list[str]:

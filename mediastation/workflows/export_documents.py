@@ -89,7 +89,8 @@ def _language(run: ExportRun) -> str:
 
 
 def write_disc_documents(run: ExportRun, tree: Path, entries: Sequence[tuple[InstanceHeader, tuple[str, ...]]], *,
-                         fileset_id: str, disc: tuple[int, int], kind: str) -> None:
+                         fileset_id: str, disc: tuple[int, int], kind: str,
+                         reports: dict[str, list[Any]] | None = None) -> None:
     """README.TXT, LETTER.PDF, the viewer with INDEX.HTM, into one disc's tree."""
     language = _language(run)
     this = MediumInfo(index=disc[0], count=disc[1], kind=kind, fileset_id=fileset_id)
@@ -101,21 +102,18 @@ def write_disc_documents(run: ExportRun, tree: Path, entries: Sequence[tuple[Ins
     write_cover_letter(tree / "LETTER.PDF", language=language, sender=sender(run), recipient=recipient(run),
                        disclosure=disclosure(run, language), studies=study_lines(run), media=all_media,
                        created=_created(run))
-    _viewer(run, tree, entries, language, kind)
+    _viewer(run, tree, entries, language, kind, reports or {})
 
 
 def _viewer(run: ExportRun, tree: Path, entries: Sequence[tuple[InstanceHeader, tuple[str, ...]]],
-            language: str, kind: str) -> None:
+            language: str, kind: str, reports: dict[str, list[Any]]) -> None:
     """The viewer gets what space the disc has left after the DICOM files and documents (issue 5 §3)."""
     from mediastation.media.web import WebInstance, write_web_content
 
     instances = [WebInstance(medium_path="/".join(file_id), source=header.path) for header, file_id in entries]
     report = write_web_content(tree, instances, language=language, budget_bytes=_viewer_budget(run, tree, kind),
-                               progress=run.env.progress)
-    run.detail.setdefault("viewer", []).append(
-        {"fileset": tree.name, "budget_bytes": report.budget_bytes, "bytes_used": report.bytes_used,
-         "decision": report.decision, "series_embedded": report.series_embedded,
-         "series_picker": report.series_picker})
+                               progress=run.env.progress, reports=reports)
+    run.detail.setdefault("viewer", []).append({"disc": tree.name, **report.to_json()})
 
 
 def _viewer_budget(run: ExportRun, tree: Path, kind: str) -> int | None:

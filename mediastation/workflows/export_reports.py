@@ -71,19 +71,25 @@ def _study_reports(run: ExportRun, study: Any, files: list[Path], folder: Path |
     return entries, instances
 
 
-def place_on_disc(run: ExportRun, tree: Path, study_uids: set[str]) -> list[str]:
-    """Copy the reports of the studies on this disc to REPORTS/Rnnnnnnn.PDF (8.3 names)."""
+def place_on_disc(run: ExportRun, tree: Path, study_uids: set[str]) -> dict[str, list[Any]]:
+    """Copy the reports of the studies on this disc to REPORTS/Rnnnnnnn.PDF (8.3 names); returns the
+    viewer's links to them by Study Instance UID."""
+    from mediastation.media.web import ReportLink
+
     reports = run.detail.get("reports") or {}
     uid_of = {s["accession_number"]: s["study_instance_uid"] for s in run.detail["studies"]}
-    placed: list[str] = []
+    links: dict[str, list[Any]] = {}
+    placed = 0
     for accession, entries in reports.items():
-        if uid_of.get(accession) not in study_uids:
+        uid = uid_of.get(accession)
+        if uid not in study_uids:
             continue
         for entry in entries:
-            name = f"REPORTS/R{len(placed) + 1:07d}.PDF"
+            placed += 1
+            name = f"REPORTS/R{placed:07d}.PDF"
             link_or_copy(Path(entry["pdf"]), tree / name)
-            placed.append(name)
-    return placed
+            links.setdefault(uid, []).append(ReportLink(title=entry.get("title", ""), medium_path=name))
+    return links
 
 
 def report_status(run: ExportRun, accession: str) -> bool | None:

@@ -80,16 +80,31 @@ def scan_medium(source: str, *, progress: ProgressFn | None = None) -> Inventory
 
 
 # -- the run ---------------------------------------------------------------------------------------------
+class Clock:
+    """Seconds per stage, for the report (R-G1: elapsed time and MB/s)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.timings[stage] = round(self.timings.get(stage, 0.0) + now - self._last, 3)
+        self._last = now
+
+
 def run_import(request: ImportRequest, env: ImportEnvironment, *, progress: ProgressFn | None = None,
                store_progress: ProgressFn | None = None) -> ImportOutcome:
+    clock = Clock()
     inventory = take_inventory(open_medium(request.source), progress=progress)
+    clock.lap("inventory")
     mapping = _mapping(request, inventory)
     with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
         patients, identity_warnings = _local_patients(mapping, inventory, query)
     repository = ImportRepository(env.database)
     job, _created = repository.open_job(_new_job(request, inventory, mapping, env), _new_files(inventory, mapping))
     finish = dict(env=env, repository=repository, job_id=job.job_id, inventory=inventory, mapping=mapping,
-                  patients=patients, request=request, identity_warnings=identity_warnings)
+                  patients=patients, request=request, identity_warnings=identity_warnings, clock=clock)
     if job.state == "done":
         return _finish(**finish, note="already_imported")  # type: ignore[arg-type]
     sent_before = job.stage in SENT_STAGES
@@ -97,10 +112,13 @@ def run_import(request: ImportRequest, env: ImportEnvironment, *, progress: Prog
     coercions = _coercions(patients, mapping, env)
     rows = {row.seq: row for row in repository.files(job.job_id)}
     todo = [seq for seq, row in rows.items() if row.outcome in ("pending", "failed")]
+    clock.lap("reconcile")
     with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
         todo = _precheck(repository, job.job_id, inventory, rows, todo, patients, query, sent_before)
     repository.save(job.job_id, stage="store")
+    clock.lap("precheck")
     stored = _store(repository, job.job_id, inventory, todo, coercions, env, store_progress)
+    clock.lap("store")
     repository.save(job.job_id, stage="verify")
     try:
         with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
@@ -110,8 +128,11 @@ def run_import(request: ImportRequest, env: ImportEnvironment, *, progress: Prog
                                                   o.transfer_syntax, o.converted_from) for seq, o in stored.items()])
         verified = []
     repository.save(job.job_id, stage="commit")
+    clock.lap("verify")
     commitment = _commit(repository, job.job_id, inventory, verified, env)
-    return _finish(**finish, commitment=commitment)  # type: ignore[arg-type]
+    clock.lap("commit")
+    sent = {"instances": len(stored), "bytes": sum(inventory.files[s].size for s in stored)}
+    return _finish(**finish, commitment=commitment, sent=sent)  # type: ignore[arg-type]
 
 
 def _mapping(request: ImportRequest, inventory: Inventory) -> Mapping:
@@ -321,7 +342,8 @@ def _commit(repository: ImportRepository, job_id: str, inventory: Inventory, ver
 # -- the result -----------------------------------------------------------------------------------------------------
 def _finish(env: ImportEnvironment, repository: ImportRepository, job_id: str, inventory: Inventory,
             mapping: Mapping, patients: dict[str, LocalPatient], request: ImportRequest,
-            identity_warnings: list[str], commitment: dict[str, Any] | None = None, note: str = "") -> ImportOutcome:
+            identity_warnings: list[str], clock: Clock, commitment: dict[str, Any] | None = None,
+            sent: dict[str, int] | None = None, note: str = "") -> ImportOutcome:
     job = repository.get(job_id)
     assert job is not None
     rows = repository.files(job_id)
@@ -344,6 +366,13 @@ def _finish(env: ImportEnvironment, repository: ImportRepository, job_id: str, i
     if note:
         document["note"] = note
     document["report"] = _receipt(env, job, document, request.language, warnings)
+    clock.lap("report")
+    store_seconds = clock.timings.get("store", 0.0)
+    document["run"] = {"timings": clock.timings, "seconds": round(sum(clock.timings.values()), 3),
+                       **(sent or {"instances": 0, "bytes": 0})}
+    if sent and store_seconds > 0:
+        document["run"]["store_files_per_s"] = round(sent["instances"] / store_seconds, 1)
+        document["run"]["store_mb_per_s"] = round(sent["bytes"] / 1e6 / store_seconds, 1)
     repository.save(job_id, state=state, stage="done" if state == "done" else "report", result=document,
                     invoice_lines=invoice_lines)
     status = EXIT_OUTSIDE if pacs_failed else (EXIT_OK if counts.get("imported", 0) + counts.get("already_present", 0)

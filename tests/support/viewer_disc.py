@@ -1,18 +1,22 @@
 """Discs for the viewer tests: synthetic studies laid out as on a medium, a real ISO 9660 image made
 with pycdlib, and that image extracted again with upper-case and with lower-case names (what
-Windows/macOS and some Linux mounts show).
+Windows/macOS and some Linux mounts show). Studies may carry report PDFs in REPORTS/, as the export
+places them.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pycdlib
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
 
-from mediastation.media.web import WebInstance, WebReport, write_web_content
+from mediastation.media.web import ReportLink, WebInstance, WebReport, write_web_content
 from support.synthetic import StudyInfo
 
 README = "Synthetic test medium of the HUS media station.\r\n"
@@ -23,11 +27,25 @@ class Disc:
     root: Path
     instances: tuple[WebInstance, ...]
     report: WebReport
+    reports: Mapping[str, tuple[ReportLink, ...]]  # StudyInstanceUID -> links passed to the viewer
 
 
-def lay_out(studies: Sequence[StudyInfo], root: Path, *, language: str = "fi",
-            budget_bytes: int | None = None) -> Disc:
-    """DICOM/PTnnnnnn/STnnnnnn/SEnnnnnn/IMnnnnnn per file (as the export does), then the web content."""
+def small_pdf(text: str) -> bytes:
+    """A one-page PDF (reportlab canvas), as a report on the medium."""
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4, invariant=True)
+    page.drawString(72, 760, text)
+    page.showPage()
+    page.save()
+    return buffer.getvalue()
+
+
+def lay_out(studies: Sequence[StudyInfo], root: Path, *, language: str = "fi", budget_bytes: int | None = None,
+            reports: Mapping[str, Sequence[tuple[str, bytes | None]]] | None = None) -> Disc:
+    """DICOM/PTnnnnnn/STnnnnnn/SEnnnnnn/IMnnnnnn per file (as the export does), then the web content.
+
+    `reports`: StudyInstanceUID -> (title, PDF) per report, written to REPORTS/R0000001.PDF, ... in
+    that order; a PDF of None is linked but not written (a report missing from the medium)."""
     root.mkdir(parents=True, exist_ok=True)
     instances: list[WebInstance] = []
     patients: dict[str, int] = {}
@@ -42,8 +60,26 @@ def lay_out(studies: Sequence[StudyInfo], root: Path, *, language: str = "fi",
             shutil.copyfile(source, target)
             instances.append(WebInstance(medium_path=medium_path, source=target))
     (root / "README.TXT").write_text(README, encoding="ascii")
-    report = write_web_content(root, instances, language=language, budget_bytes=budget_bytes)
-    return Disc(root, tuple(instances), report)
+    links = _place_reports(root, reports or {})
+    report = write_web_content(root, instances, language=language, budget_bytes=budget_bytes, reports=links)
+    return Disc(root, tuple(instances), report, links)
+
+
+def _place_reports(root: Path,
+                   reports: Mapping[str, Sequence[tuple[str, bytes | None]]]) -> dict[str, tuple[ReportLink, ...]]:
+    links: dict[str, tuple[ReportLink, ...]] = {}
+    number = 0
+    for study_uid, entries in reports.items():
+        placed = []
+        for title, pdf in entries:
+            number += 1
+            link = ReportLink(title=title, medium_path=f"REPORTS/R{number:07d}.PDF")
+            if pdf is not None:
+                (root / "REPORTS").mkdir(exist_ok=True)
+                (root / link.medium_path).write_bytes(pdf)
+            placed.append(link)
+        links[study_uid] = tuple(placed)
+    return links
 
 
 def make_iso(tree: Path, iso_path: Path, volume_id: str = "MEDIASTATION") -> None:

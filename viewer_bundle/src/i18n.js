@@ -35,6 +35,7 @@ const TEXTS = {
     help: "Rulla tai nuolinäppäimet: kuvasta toiseen · Veto: valittu työkalu · Keskinäppäin: siirto · Ctrl+rulla: zoomaus",
     plainList: "Kuvaluettelo ilman JavaScriptiä",
     previewOnly: "Esikatselukuva",
+    report: "Lausunto",
   },
   sv: {
     language: "Svenska",
@@ -66,6 +67,7 @@ const TEXTS = {
     help: "Hjul eller piltangenter: bläddra · Dra: valt verktyg · Mittknapp: panorering · Ctrl+hjul: zoom",
     plainList: "Bildlista utan JavaScript",
     previewOnly: "Förhandsbild",
+    report: "Utlåtande",
   },
   en: {
     language: "English",
@@ -97,6 +99,7 @@ const TEXTS = {
     help: "Wheel or arrow keys: scroll images · Drag: chosen tool · Middle button: pan · Ctrl+wheel: zoom",
     plainList: "Image list without JavaScript",
     previewOnly: "Preview",
+    report: "Report",
   },
 };
 

@@ -1,6 +1,7 @@
 // The offline viewer of HUS patient media. Loaded by the medium's INDEX.HTM with a classic <script>
 // (no modules, workers, fetch or WebGL: none of them work from file:// in every browser), it reads
-// IHE_PDI/MANIFEST.JS, lists the series and shows their images on a 2D canvas.
+// IHE_PDI/MANIFEST.JS, lists the series and shows their images on a 2D canvas. A study's radiology
+// reports (PDFs on the medium) are linked next to it and open in the browser's own PDF viewer.
 //
 // Test hook (documented in the README): window.__viewer.state() and window.__viewer.currentPixels()
 // give the state and the decoded values of the image on screen, so browser tests can compare them
@@ -173,8 +174,9 @@ function buildSeriesList() {
         const entry = app.series.filter(function (e) { return e.series === series; })[0];
         list.appendChild(seriesItem(entry));
       });
-      section.appendChild(make("div", { class: "study" }, [
+      section.appendChild(make("div", { class: "study", "data-study": study.uid }, [
         make("h3", { class: "study-title", text: [date(app.language, study.date), study.description].filter(Boolean).join(" ") }),
+        reportLinks(study),
         list,
       ]));
     });
@@ -183,6 +185,21 @@ function buildSeriesList() {
   if (!app.series.length) box.appendChild(make("p", { class: "empty", text: t("noImages") }));
   const plain = make("a", { class: "plain-list", href: onDisc("IHE_PDI/INDEX.HTM"), text: t("plainList") });
   box.appendChild(make("p", {}, [plain]));
+}
+
+/** The study's report PDFs as plain links, in the case the disc shows: the browser's own PDF viewer
+ *  opens them in a new tab (a page from file:// may not read a PDF itself). None: nothing shown. */
+function reportLinks(study) {
+  const reports = study.reports || [];
+  if (!reports.length) return null;
+  return make("p", { class: "reports" }, reports.map(function (report, i) {
+    const label = t("report") + (reports.length > 1 ? " " + (i + 1) : "");
+    const title = String(report.title || "").trim();
+    return make("a", {
+      class: "report-link", href: onDisc(report.path), target: "_blank", rel: "noopener",
+      text: title ? label + " – " + title : label,
+    });
+  }));
 }
 
 function seriesItem(entry) {
