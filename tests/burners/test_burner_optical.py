@@ -127,7 +127,9 @@ def test_progress_is_parsed_from_xorriso_output(tmp_path: Path, iso_image: Path)
     burner = OpticalBurner(f"stdio:{tmp_path / 'disc.img'}", xorriso=str(wrapper))
     burner.write_image(iso_image, label="TESTDISC", progress=lambda *a: seen.append(a))
     writing = [s for s in seen if s[2] == "writing"]
-    assert writing == [(0, iso_image.stat().st_size, "writing"), (1024 * 1024, iso_image.stat().st_size, "writing")]
+    # the wrapper's two lines come first; a slow machine may add real xorriso UPDATE lines after them
+    assert writing[:2] == [(0, iso_image.stat().st_size, "writing"), (1024 * 1024, iso_image.stat().st_size, "writing")]
+    assert [done for done, _total, _what in writing] == sorted(done for done, _total, _what in writing)
 
 
 def test_drive_states_a_pseudo_drive_cannot_show(tmp_path: Path, iso_image: Path) -> None:
