@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from mediastation.store.db import Database
 from mediastation.store.models import Job
-
-ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+from mediastation.store.requests import ID_ALPHABET
 
 
 def new_job_id(prefix: str) -> str:
