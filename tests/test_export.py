@@ -239,3 +239,31 @@ def test_reports_from_the_archive_and_the_ris_folder_go_on_the_disc(home: Path, 
     letter = subprocess.run(["pdftotext", "-layout", doc["cover_letter"], "-"], capture_output=True, text=True,
                             timeout=60).stdout
     assert letter.count("lausunto mukana") == 2
+
+
+def test_export_burns_to_a_pseudo_drive_and_to_a_fat32_stick_image(home: Path, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 6: the export's workflow writes through the burner interface: xorriso onto a stdio:
+    pseudo-drive (a disc image file as the drive) and a FAT32 image as the USB stick; both verified."""
+    stick = tmp_path / "stick.img"
+    subprocess.run(["truncate", "-s", "64M", str(stick)], check=True)
+    subprocess.run(["mkfs.vfat", "-F", "32", "-n", "HUSUSB", str(stick)], check=True, capture_output=True)
+    drive = tmp_path / "drive.img"
+    config = home / "station.toml"
+    config.write_text(config.read_text(encoding="utf-8") + (
+        f'\n[[burners.devices]]\nname = "dvd"\nkind = "optical"\ndevice = "stdio:{drive}"\n'
+        f'\n[[burners.devices]]\nname = "usb"\nkind = "usb"\ndevice = "{stick}"\n'), encoding="utf-8")
+    disc_request = _add(home, _request(tmp_path, archive[2:]))
+    burned = run_json("export", disc_request, "--burner", "dvd", home=home, timeout=600)
+    assert burned["media"][0]["burner"] == "dvd" and drive.stat().st_size >= burned["media"][0]["bytes"]
+    fileset = FileSet(dcmread(extract_iso(drive, tmp_path / "burned", lower=False) / "DICOMDIR"))
+    assert {i.SOPInstanceUID for i in fileset} == set(archive[2][0].sop_instance_uids)
+
+    usb_request = _add(home, _request(tmp_path, archive[:1], channel="usb"))
+    written = run_json("export", usb_request, "--burner", "usb", home=home, timeout=600)
+    medium = written["media"][0]
+    assert medium["kind"] == "usb" and medium["profile"].startswith("STD-GEN-USB")
+    listing = subprocess.run(["mdir", "-/", "-b", "-i", str(stick), "::/"], capture_output=True, text=True,
+                             check=True).stdout
+    for name in ("DICOMDIR", "README.TXT", "INDEX.HTM", "LETTER.PDF"):
+        assert f"::/{name}" in listing
+    assert subprocess.run(["fsck.vfat", "-n", str(stick)], capture_output=True).returncode == 0
