@@ -95,6 +95,7 @@ def one_size(instances: int, root: Path) -> dict[str, float]:
     ref_s, ref_rss = reference(archive / accession, work)
     our_s, our_rss, document = ours(home, accession, moment, work)
     size = sum(p.stat().st_size for p in (archive / accession).rglob("*") if p.is_file())
+    print(f"  export stages (s): {document.get('seconds')}", flush=True)
     return {"instances": instances, "mb": size / 1e6, "ref_s": ref_s, "ref_rss": ref_rss, "ours_s": our_s,
             "ours_rss": our_rss, "media": len(document["media"])}
 

@@ -124,7 +124,9 @@ class ExportSection(Section):
 
     jobs: str = "{home}/jobs"
     compressed_profile: Literal["J2K", "JPEG"] = "J2K"  # DVD and USB: STD-GEN-DVD-J2K / -JPEG
-    viewer_budget_mb: Annotated[float, Field(ge=0)] | None = None  # None: whatever space is left
+    # The viewer's embedded image data per medium: what is left on the disc, at most this (0: previews and the
+    # folder picker only). Embedding costs disc space and export time; the originals are always on the disc.
+    viewer_budget_mb: Annotated[float, Field(ge=0)] = 250
     newest_study_first: bool = True
 
 
@@ -348,7 +350,7 @@ sources = ["given", "study", "folder"]  # --report file, the study's SR/PDF inst
 [export]                         # composing media (medium capacities: [burners])
 jobs = "{{home}}/jobs"            # job folders: fetched studies, staged discs, images
 compressed_profile = "J2K"       # DVD/USB profile: J2K (STD-GEN-DVD-J2K) or JPEG
-# viewer_budget_mb = 100         # cap the viewer's embedded image data (default: the space left)
+viewer_budget_mb = 250           # the viewer's embedded image data: at most this, or what is left on the disc
 newest_study_first = true        # spanning: the newest study goes on disc 1
 
 [burners]                        # devices that write media: optical | usb | folder | robot-epson | robot-primera

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -147,7 +148,9 @@ class ExportRun:
                 if name in self.detail["done"]:
                     continue
                 self.jobs.save(self.job_id, stage=name, state="running")
+                started = time.perf_counter()
                 steps[name](self)
+                self.detail.setdefault("seconds", {})[name] = round(time.perf_counter() - started, 2)
                 self.detail["done"] = [*self.detail["done"], name]
                 self.save()
         except MediaStationError as exc:
@@ -188,6 +191,7 @@ class ExportRun:
             "disclosure_seq": self.detail.get("disclosure_seq"),
             "conversions": self.detail.get("conversions", []),
             "viewer": self.detail.get("viewer", []),
+            "seconds": self.detail.get("seconds", {}),
         }
 
 

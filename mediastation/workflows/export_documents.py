@@ -120,12 +120,10 @@ def _viewer_budget(run: ExportRun, tree: Path, kind: str) -> int | None:
     from mediastation.workflows.export_stages import DISC_RESERVE, _capacities
 
     configured = run.env.settings.export.viewer_budget_mb
-    if kind == "usb" and configured is None:
-        return None
     used = sum(-(-p.stat().st_size // 2048) * 2048 for p in tree.rglob("*") if p.is_file())
     free = _capacities(run)[kind] - used - DISC_RESERVE // 2
     budget = max(0, free)
-    return min(budget, int(configured * 1_000_000)) if configured is not None else budget
+    return min(budget, int(configured * 1_000_000))
 
 
 def write_print_documents(run: ExportRun, discs: Sequence[dict[str, Any]], headers: Sequence[Any]) -> None:
