@@ -92,8 +92,6 @@ def demo(station: Station) -> None:
     done = [j for j in JobRepository(station.database()).for_request("export", added.request_id) if j.state == "done"]
     output = station.home / "demo" / "output"
     if done:
-        from mediastation.workflows.export import ExportRun  # noqa: F401  (document shape lives there)
-
         document = {"job_id": done[-1].job_id, "request_id": added.request_id, "state": "done",
                     **{k: done[-1].detail.get(k) for k in ("media", "cover_letter", "shipment_id",
                                                           "invoice_lines", "disclosure_seq", "conversions")}}

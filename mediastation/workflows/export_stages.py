@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mediastation.errors import MediaStationError
-from mediastation.workflows.export import ExportRefused, fileset_code, link_or_copy, today_helsinki, write_json
+from mediastation.workflows.export import ExportRefused, fileset_code, link_or_copy, write_json
 
 if TYPE_CHECKING:
     from mediastation.dicom.fileset import InstanceHeader
@@ -348,7 +346,3 @@ def record(run: ExportRun) -> None:
     from mediastation.workflows import export_record
 
     export_record.record(run)
-
-
-__all__ = ["retrieve", "compose", "package", "write", "verify", "record", "MediaStationError", "datetime",
-           "today_helsinki"]

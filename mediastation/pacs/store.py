@@ -1,0 +1,322 @@
+"""C-STORE of imported instances to the archive: contexts from the inventory, parallel associations.
+
+research/import_anchors.md and feasibility.md §6:
+- R-E1: one presentation context per (SOP class, transfer syntax) found on the medium plus an
+  uncompressed fallback per SOP class; at most 128 contexts per association, split by SOP class.
+- R-E2/R-E3: per instance, the syntax the archive accepted: as is, or decompressed (dicom.coerce).
+- R-E4: a SOP class the archive refuses is `rejected` for that instance only; the job goes on.
+- R-E6: associations are reused; 2 in parallel (worker processes: pynetdicom is CPU-bound Python,
+  one process per association uses both cores; threads share one, feasibility.md §6).
+- R-E7: files go by path with STORE_SEND_CHUNKED_DATASET: memory stays flat whatever the size.
+- R-E8: every C-STORE status is interpreted; out-of-resources and lost associations are retried.
+TCP_NODELAY on every socket (pacs.network): without it each C-STORE waits ~40 ms for an ACK.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as queue_module
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mediastation.dicom.coerce import Coercion, NotSendable, proposed_syntax, write_coerced
+from mediastation.dicom.inventory import InstanceHeader
+from mediastation.dicom.sources import MediumFile
+from mediastation.pacs.network import DicomNode
+
+MAX_CONTEXTS = 128
+UNCOMPRESSED = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+RETRY_DELAYS = (0.5, 1.0, 2.0)
+IN_PROCESS_BELOW = 48  # fewer instances than this: one association in this process (no start-up cost)
+MAX_PDU = 0  # accept whatever the archive offers; we send in its PDU size
+
+
+# -- status (R-E8) -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoreVerdict:
+    kind: str  # success | warning | retry | failure | lost
+    meaning: str
+
+
+def interpret_status(status: int | None) -> StoreVerdict:
+    """What a C-STORE response status means for the instance (PS3.4 Annex B, PS3.7 Annex C)."""
+    if status is None:
+        return StoreVerdict("lost", "no response: association aborted or timed out")
+    if status == 0x0000:
+        return StoreVerdict("success", "stored")
+    if status == 0xB000:
+        return StoreVerdict("warning", "stored; the archive coerced data elements")
+    if status == 0xB006:
+        return StoreVerdict("warning", "stored; the archive discarded elements")
+    if status == 0xB007:
+        return StoreVerdict("warning", "stored; data set does not match the SOP class")
+    if 0xB000 <= status <= 0xBFFF:
+        return StoreVerdict("warning", f"stored with warning {status:04X}")
+    if 0xA700 <= status <= 0xA7FF:
+        return StoreVerdict("retry", "refused: out of resources")
+    if 0xA900 <= status <= 0xA9FF:
+        return StoreVerdict("failure", "refused: data set does not match the SOP class")
+    if 0xC000 <= status <= 0xCFFF:
+        return StoreVerdict("failure", "refused: the archive cannot understand the data set")
+    known = {0x0117: "invalid SOP instance", 0x0122: "SOP class not supported", 0x0124: "not authorised",
+             0x0210: "duplicate invocation", 0x0211: "unrecognised operation", 0x0212: "mistyped argument",
+             0x0213: "resource limitation"}
+    if status == 0x0213:
+        return StoreVerdict("retry", "refused: resource limitation")
+    return StoreVerdict("failure", f"refused: {known.get(status, 'status')} {status:04X}")
+
+
+# -- presentation contexts (R-E1) -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ContextSpec:
+    abstract_syntax: str
+    transfer_syntaxes: tuple[str, ...]
+
+
+def plan_contexts(pairs: Iterable[tuple[str, str]]) -> list[list[ContextSpec]]:
+    """Contexts for the (SOP class, syntax) pairs, split into associations of at most 128.
+
+    Each SOP class gets its uncompressed fallback (Explicit, Implicit VR LE) and one context per
+    compressed syntax present; a SOP class's contexts are never split over two associations.
+    """
+    by_class: dict[str, set[str]] = {}
+    for sop_class, syntax in pairs:
+        by_class.setdefault(sop_class, set())
+        proposed = proposed_syntax(syntax)
+        if proposed is not None and proposed not in UNCOMPRESSED:
+            by_class[sop_class].add(proposed)
+    bins: list[list[ContextSpec]] = []
+    for sop_class in sorted(by_class):
+        specs = [ContextSpec(sop_class, UNCOMPRESSED)] + [ContextSpec(sop_class, (ts,)) for ts in sorted(by_class[sop_class])]
+        if len(specs) > MAX_CONTEXTS:
+            specs = specs[:MAX_CONTEXTS]  # more compressed syntaxes than one association holds: the rest decompress
+        if not bins or len(bins[-1]) + len(specs) > MAX_CONTEXTS:
+            bins.append([])
+        bins[-1].extend(specs)
+    return bins
+
+
+# -- the work -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoreItem:
+    index: int  # position of the file in the inventory
+    file: MediumFile
+    header: InstanceHeader
+    group: str  # the patient group: which Coercion applies
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    index: int
+    result: str  # stored | rejected | failed
+    reason: str = ""
+    status: int | None = None
+    transfer_syntax: str | None = None
+    converted_from: str | None = None
+    lossy: bool = False
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    node: DicomNode
+    calling_ae: str
+    timeout: float
+    staging: str
+    workers: int = 2
+
+
+def store_instances(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings,
+                    on_outcome: Callable[[StoreOutcome], None]) -> None:
+    """Send every item; `on_outcome` is called in this process once per item, in completion order."""
+    if not items:
+        return
+    Path(settings.staging).mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(settings.workers, len(items)))
+    if workers == 1 or len(items) < IN_PROCESS_BELOW:
+        _store_in_process(items, coercions, settings, 0, on_outcome)
+        return
+    shares = [items[n::workers] for n in range(workers)]
+    context = multiprocessing.get_context("spawn")  # never fork a process that runs pynetdicom threads
+    results = context.Queue()
+    processes = [context.Process(target=_worker_main, args=(share, coercions, settings, n, results), daemon=True)
+                 for n, share in enumerate(shares)]
+    for process in processes:
+        process.start()
+    pending = {item.index for item in items}
+    try:
+        while pending:
+            try:
+                outcome = results.get(timeout=0.5)
+            except queue_module.Empty:
+                if not any(p.is_alive() for p in processes):
+                    _drain(results, pending, on_outcome)
+                    break
+                continue
+            if outcome.index in pending:
+                pending.discard(outcome.index)
+                on_outcome(outcome)
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+    for index in sorted(pending):
+        on_outcome(StoreOutcome(index, "failed", "worker_stopped", None))
+
+
+def _drain(results, pending: set[int], on_outcome: Callable[[StoreOutcome], None]) -> None:  # type: ignore[no-untyped-def]
+    while True:
+        try:
+            outcome = results.get(timeout=0.2)
+        except queue_module.Empty:
+            return
+        if outcome.index in pending:
+            pending.discard(outcome.index)
+            on_outcome(outcome)
+
+
+def _worker_main(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings, number: int,
+                 results) -> None:  # type: ignore[no-untyped-def]
+    import logging
+    import warnings
+
+    _die_with_parent()
+    warnings.simplefilter("ignore")
+    logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
+    _store_in_process(items, coercions, settings, number, results.put)
+
+
+def _die_with_parent() -> None:
+    """A worker stops when the station process dies (killed, power cut), instead of sending on alone."""
+    parent = os.getppid()
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _store_in_process(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings,
+                      number: int, emit: Callable[[StoreOutcome], None]) -> None:
+    from pynetdicom import _config
+
+    _config.STORE_SEND_CHUNKED_DATASET = True
+    staging = Path(tempfile.mkdtemp(prefix=f"w{number}-", dir=settings.staging))
+    try:
+        for specs in plan_contexts((i.header.sop_class_uid, i.header.transfer_syntax) for i in items):
+            classes = {spec.abstract_syntax for spec in specs}
+            batch = [i for i in items if i.header.sop_class_uid in classes]
+            _Sender(settings, specs, staging / "instance.dcm").send_all(batch, coercions, emit)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@dataclass
+class _Sender:
+    """One association's worth of sending, re-associating when the archive drops it."""
+
+    settings: StoreSettings
+    specs: list[ContextSpec]
+    staged: Path
+    assoc: object | None = None
+    accepted: dict[str, frozenset[str]] = field(default_factory=dict)
+    unreachable: str = ""
+
+    def send_all(self, items: list[StoreItem], coercions: dict[str, Coercion],
+                 emit: Callable[[StoreOutcome], None]) -> None:
+        try:
+            for item in items:
+                emit(self.send(item, coercions[item.group]))
+        finally:
+            self.release()
+
+    def send(self, item: StoreItem, coercion: Coercion) -> StoreOutcome:
+        if self.unreachable or not self.connect():
+            return StoreOutcome(item.index, "failed", "pacs_unreachable", None, warning=self.unreachable)
+        accepted = self.accepted.get(item.header.sop_class_uid, frozenset())
+        if not accepted:
+            return StoreOutcome(item.index, "rejected", "sop_class_not_accepted")
+        try:
+            written = write_coerced(item.file, item.header, coercion, self.staged, accepted=accepted,
+                                    source_ae=self.settings.calling_ae)
+        except NotSendable as exc:
+            return StoreOutcome(item.index, "rejected", exc.reason, warning=exc.detail)
+        except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            return StoreOutcome(item.index, "rejected", "unreadable_on_send", warning=f"{type(exc).__name__}: {exc}"[:300])
+        status = self._send_with_retries()
+        verdict = interpret_status(status)
+        common = dict(status=status, transfer_syntax=written.transfer_syntax,
+                      converted_from=written.converted_from, lossy=written.lossy)
+        if verdict.kind in ("success", "warning"):
+            return StoreOutcome(item.index, "stored", warning="" if verdict.kind == "success" else verdict.meaning,
+                                **common)  # type: ignore[arg-type]
+        reason = "pacs_unreachable" if verdict.kind == "lost" else "pacs_refused"
+        return StoreOutcome(item.index, "failed", reason, warning=verdict.meaning, **common)  # type: ignore[arg-type]
+
+    def _send_with_retries(self) -> int | None:
+        status: int | None = None
+        for attempt in range(len(RETRY_DELAYS) + 1):
+            if not self.connect():
+                return None
+            try:
+                response = self.assoc.send_c_store(self.staged)  # type: ignore[attr-defined]
+                status = int(response.Status) if response is not None and "Status" in response else None
+            except (RuntimeError, ValueError, OSError) as exc:
+                self.unreachable = f"{type(exc).__name__}: {exc}"[:200]
+                status = None
+            verdict = interpret_status(status)
+            if verdict.kind in ("success", "warning", "failure"):
+                return status
+            if verdict.kind == "lost":
+                self.release()
+            if attempt < len(RETRY_DELAYS):
+                time.sleep(RETRY_DELAYS[attempt])
+                self.unreachable = ""
+        return status
+
+    def connect(self) -> bool:
+        if self.assoc is not None and self.assoc.is_established:  # type: ignore[attr-defined]
+            return True
+        from mediastation.pacs.network import application_entity
+
+        ae = application_entity(self.settings.calling_ae, self.settings.timeout)
+        for spec in self.specs:
+            ae.add_requested_context(spec.abstract_syntax, list(spec.transfer_syntaxes))
+        node = self.settings.node
+        assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, max_pdu=MAX_PDU)
+        if not assoc.is_established:
+            self.unreachable = (f"{node.ae_title}@{node.host}:{node.port} "
+                                f"{'rejected the association' if assoc.is_rejected else 'did not answer'}")
+            return False
+        accepted: dict[str, set[str]] = {}
+        for cx in assoc.accepted_contexts:
+            accepted.setdefault(str(cx.abstract_syntax), set()).update(str(ts) for ts in cx.transfer_syntax)
+        self.accepted = {k: frozenset(v) for k, v in accepted.items()}
+        self.assoc = assoc
+        return True
+
+    def release(self) -> None:
+        assoc, self.assoc = self.assoc, None
+        if assoc is not None and assoc.is_established:  # type: ignore[attr-defined]
+            try:
+                assoc.release()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - the archive may already be gone; nothing to release
+                pass
+
+
+def staging_folder(base: Path | None = None) -> Path:
+    """A private folder for the coerced copies being sent (one file per worker at a time)."""
+    folder = Path(tempfile.mkdtemp(prefix="ms-import-", dir=base))
+    os.chmod(folder, 0o700)
+    return folder
