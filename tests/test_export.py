@@ -239,6 +239,7 @@ def test_reports_from_the_archive_and_the_ris_folder_go_on_the_disc(home: Path, 
     letter = subprocess.run(["pdftotext", "-layout", doc["cover_letter"], "-"], capture_output=True, text=True,
                             timeout=60).stdout
     assert letter.count("lausunto mukana") == 2
+    assert doc["viewer"][0]["reports_linked"] == 2, "the viewer links both reports next to their studies"
 
 
 def test_export_burns_to_a_pseudo_drive_and_to_a_fat32_stick_image(home: Path, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -213,9 +213,9 @@ def _lay_out_disc(run: ExportRun, tree: Path, headers: Sequence[InstanceHeader],
     from mediastation.workflows import export_documents as documents
     from mediastation.workflows import export_reports
 
-    export_reports.place_on_disc(run, tree, {h.study_instance_uid for h in headers})
+    links = export_reports.place_on_disc(run, tree, {h.study_instance_uid for h in headers})
 
-    documents.write_disc_documents(run, tree, entries, fileset_id=fileset_id, disc=disc, kind=kind)
+    documents.write_disc_documents(run, tree, entries, fileset_id=fileset_id, disc=disc, kind=kind, reports=links)
 
 
 def _write_print_documents(run: ExportRun, discs: list[dict[str, Any]], headers: Sequence[Any]) -> None:
