@@ -26,21 +26,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import pydicom
 from pydicom import dcmread
 from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_data_element, write_file_meta_info
+from pydicom.filewriter import write_data_element
 from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
     UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    PYDICOM_IMPLEMENTATION_UID,
 )
 
 from mediastation.dicom.inventory import InstanceHeader, fix_charset
@@ -285,8 +284,7 @@ def _write_spliced(source: MediumFile, header: InstanceHeader, coercion: Coercio
         with open(out, "wb") as dst:
             dst.write(b"\x00" * 128 + b"DICM")
             dst.write(_meta_bytes(header, syntax, source_ae))
-            for _tag, span, data in pieces:
-                dst.write(raw_bytes(raw, span) if span else data)
+            dst.writelines(raw_bytes(raw, span) if span else data for _tag, span, data in pieces)
             fp.seek(raw.header_end)
             shutil.copyfileobj(fp, dst, 1024 * 1024)
 
@@ -423,6 +421,8 @@ def _decompress(ds: Dataset, original: str) -> bool:
 
 def _swap_to_little_endian(ds: Dataset) -> None:
     """Big Endian words to Little Endian (R-B3): other-VR values are raw bytes and need swapping."""
+    import numpy as np  # only Big Endian files need it; workers stay small without it
+
     for element in ds.iterall():
         width = SWAP_WIDTHS.get(element.VR)
         if width and isinstance(element.value, (bytes, bytearray)) and len(element.value) % width == 0:

@@ -34,11 +34,20 @@ from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
 from mediastation.dicom.rawheader import RawHeader, RawHeaderError, read_raw_header
 from mediastation.dicom.sources import Medium, MediumFile
-from mediastation.domain.reconcile import PatientIdentity, group_keys, shared_id_warnings, suggest_hetu
+from mediastation.domain.reconcile import (
+    PatientIdentity,
+    group_keys,
+    shared_id_warnings,
+    suggest_hetu,
+)
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 HEAD_BYTES = 4096

@@ -70,13 +70,13 @@ class IsoEntry:
 
 @dataclass(frozen=True)
 class ZipMember:
-    container: "Locator"
+    container: Locator
     name: str
 
 
 @dataclass(frozen=True)
 class TarMember:
-    container: "Locator"
+    container: Locator
     name: str
 
 
@@ -84,7 +84,7 @@ class TarMember:
 class Compressed:
     """The single member of a .gz/.bz2/.xz file that is not a tar archive."""
 
-    container: "Locator"
+    container: Locator
     codec: str
 
 
@@ -208,7 +208,10 @@ def open_medium(source: str | os.PathLike[str]) -> Medium:
         files, flavour = _walk_iso(location)
         return Medium(location, "iso", f"ISO 9660 image {location} ({flavour})", list(_expand_archives(files)))
     root = MediumFile(Path(location).name, _size(location, info), OsFile(location))
-    members = _archive_members(root, prefix="")
+    try:
+        members = _archive_members(root, prefix="")
+    except _BrokenArchive as exc:
+        raise MediumError(f"{path}: the archive cannot be read ({exc})") from None
     if members is None:
         raise MediumError(f"{path}: neither an ISO 9660 image nor a zip/tar archive; for a USB stick give its "
                           "mounted folder")
@@ -319,7 +322,7 @@ def _iso9660_name(path: str) -> str:
     parts = []
     for part in path.split("/"):
         base = part.split(";", 1)[0]
-        parts.append(base[:-1] if base.endswith(".") else base)
+        parts.append(base.removesuffix("."))
     return "/".join(parts)
 
 
@@ -351,7 +354,11 @@ def _expand_archives(files: Iterator[MediumFile] | list[MediumFile]) -> Iterator
         if medium_file.problem is not None or medium_file.locator is None:
             yield medium_file
             continue
-        members = _archive_members(medium_file, prefix=medium_file.path + "/")
+        try:
+            members = _archive_members(medium_file, prefix=medium_file.path + "/")
+        except _BrokenArchive as exc:
+            yield MediumFile(medium_file.path, medium_file.size, medium_file.locator, problem=str(exc)[:300])
+            continue
         if members is None:
             yield medium_file
             continue
@@ -391,8 +398,11 @@ def _archive_members(archive: MediumFile, *, prefix: str) -> list[MediumFile] | 
         name = PurePosixPath(archive.path).stem or "member"
         return [MediumFile(prefix + name, -1, Compressed(archive.locator, kind), member_of=archive.path)]
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError, lzma.LZMAError) as exc:
-        return [MediumFile(prefix.rstrip("/") + "/", 0, None, problem=f"archive_unreadable: {exc}",
-                           member_of=archive.path)]
+        raise _BrokenArchive(f"archive_unreadable: {exc}") from None
+
+
+class _BrokenArchive(Exception):
+    """An archive whose members cannot be listed: the archive itself is the unreadable file."""
 
 
 def _is_compressed_tar(locator: Locator, codec: str) -> bool:

@@ -17,8 +17,17 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import (
+    LongTable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
+from mediastation.documents.content import person_name
 from mediastation.documents.files import write_atomically
 from mediastation.documents.fonts import BOLD, REGULAR, register_fonts
 from mediastation.errors import InputError
@@ -124,9 +133,9 @@ def _story(document: dict[str, Any], t: dict[str, str], station: str, when: date
     rows: list[list[Any]] = [[_p(t["outside"], s["base"]), _p(t["local"], s["base"]), _p(t["from"], s["base"])]]
     for patient in document.get("patients", []):
         outside = patient["outside"]
-        rows.append([_p(f"{patient['key']}: {outside['name']}, {outside['patient_id']} {outside['issuer']} "
-                        f"{outside['birth_date']}", s["base"]),
-                     _p(f"{patient['name']}, {patient['hetu']}", s["base"]),
+        rows.append([_p(f"{patient['key']}: {person_name(outside['name'])}, {outside['patient_id']} "
+                        f"{outside['issuer']} {_date(outside['birth_date'])}", s["base"]),
+                     _p(f"{person_name(patient['name'])}, {patient['hetu']}", s["base"]),
                      _p(t["pacs"] if patient["demographics_from"] == "pacs" else t["operator_src"], s["base"])])
     story.append(_table(rows, [75 * mm, 65 * mm, 34 * mm]))
     story.append(_p(t["studies"], s["h"]))
@@ -134,7 +143,7 @@ def _story(document: dict[str, Any], t: dict[str, str], station: str, when: date
                                          t["already_present"], t["failed"], t["rejected"])]]
     for study in document.get("studies", []):
         rows.append([_p(x, s["small"]) for x in (
-            study.get("date", ""), study.get("description", ""), study["study_instance_uid"], study.get("hetu") or "-",
+            _date(study.get("date", "")), study.get("description", ""), study["study_instance_uid"], study.get("hetu") or "-",
             study.get("imported", 0), study.get("already_present", 0), study.get("failed", 0), study.get("rejected", 0))])
     story.append(_table(rows, [16 * mm, 34 * mm, 52 * mm, 22 * mm, 13 * mm, 13 * mm, 12 * mm, 12 * mm], long=True))
     counts = document.get("counts", {})
@@ -145,12 +154,33 @@ def _story(document: dict[str, Any], t: dict[str, str], station: str, when: date
         story.append(_p(t["warnings"], s["h"]))
         story += [_p(f"– {w}", s["small"]) for w in document["warnings"]]
     story += [Spacer(1, 4 * mm), _p(t["files"], s["h"])]
-    rows = [[_p(t["path"], s["small"]), _p(t["outcome"], s["small"]), _p(t["reason"], s["small"])]]
-    for item in document.get("files", []):
-        rows.append([_p(item["path"], s["small"]), _p(t.get(item["outcome"], item["outcome"]), s["small"]),
-                     _p(item.get("reason", ""), s["small"])])
-    story.append(_table(rows, [100 * mm, 30 * mm, 44 * mm], long=True))
+    rows = [[t["path"], t["outcome"], t["reason"]]]
+    for item in document.get("files", []):  # plain strings: thousands of rows stay fast and small
+        rows.append([_fit(item["path"], 100), _fit(t.get(item["outcome"], item["outcome"]), 30),
+                     _fit(item.get("reason", ""), 44)])
+    annex = _table(rows, [100 * mm, 30 * mm, 44 * mm], long=True)
+    annex.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR), ("FONTSIZE", (0, 0), (-1, -1), 6.5),
+                               ("LEADING", (0, 0), (-1, -1), 7.5)]))
+    story.append(annex)
     return story
+
+
+def _date(value: str) -> str:
+    """DICOM DA 20240314 as 14.3.2024 (Finnish and Swedish usage; readable in English too)."""
+    if len(value) == 8 and value.isdigit():
+        return f"{int(value[6:])}.{int(value[4:6])}.{value[:4]}"
+    return value
+
+
+def _fit(text: str, width_mm: float, size: float = 6.5) -> str:
+    """The text, shortened in the middle with … when wider than its column (a path keeps both ends)."""
+    limit = width_mm * mm - 4
+    if stringWidth(text, REGULAR, size) <= limit:
+        return text
+    keep = len(text)
+    while keep > 8 and stringWidth(text[:keep // 2] + "…" + text[-(keep // 2):], REGULAR, size) > limit:
+        keep -= 4
+    return text[:keep // 2] + "…" + text[-(keep // 2):]
 
 
 def _footer(t: dict[str, str], document: dict[str, Any]):  # type: ignore[no-untyped-def]

@@ -36,7 +36,7 @@ class PatientIdentity:
     birth_date: str
 
     @classmethod
-    def of(cls, patient_id: str, issuer: str, name: str, birth_date: str) -> "PatientIdentity":
+    def of(cls, patient_id: str, issuer: str, name: str, birth_date: str) -> PatientIdentity:
         return cls(patient_id.strip(), issuer.strip(), normalise_name(name), birth_date.strip())
 
 

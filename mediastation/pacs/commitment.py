@@ -26,7 +26,7 @@ CHUNK = 100
 
 @dataclass
 class CommitmentResult:
-    state: str  # committed | partial | unsupported | no_report | unavailable
+    state: str  # committed | partial | incomplete (reports missing) | unsupported | no_report | unavailable
     committed: set[str] = field(default_factory=set)
     failed: dict[str, int] = field(default_factory=dict)  # SOP Instance UID -> Failure Reason
     note: str = ""
@@ -112,12 +112,12 @@ def _request(node: DicomNode, calling_ae: str, batches: dict[str, list[tuple[str
         if assoc.is_established:
             assoc.release()
     reports.done.wait(max(0.0, deadline - time.monotonic()))
-    asked = {uid for refs in batches.values() for _cls, uid in refs}
     if not reports.received:
         return CommitmentResult("no_report", note=f"no commitment report within {timeout:.0f} s")
-    result = _result(list(reports.received.values()), asked)
+    result = _result([(reports.received[uid], {u for _cls, u in batches[uid]}) for uid in reports.received])
     missing = len(batches) - len(reports.received)
-    if missing:
+    if missing:  # not a failure: the archive has not said yet; the C-FIND check stands for those
+        result.state = "partial" if result.failed else "incomplete"
         result.note = f"{missing} of {len(batches)} commitment reports did not come within {timeout:.0f} s"
     return result
 
@@ -129,14 +129,16 @@ def _reference(sop_class: str, sop_instance: str) -> Dataset:
     return item
 
 
-def _result(infos: list[Dataset], asked: set[str]) -> CommitmentResult:
+def _result(reports: list[tuple[Dataset, set[str]]]) -> CommitmentResult:
+    """Committed and failed instances from each received report and the instances it was asked for."""
     committed: set[str] = set()
     failed: dict[str, int] = {}
-    for info in infos:
-        committed |= {str(i.ReferencedSOPInstanceUID) for i in info.get("ReferencedSOPSequence", [])}
-        failed.update({str(i.ReferencedSOPInstanceUID): int(i.get("FailureReason", 0x0110))
-                       for i in info.get("FailedSOPSequence", [])})
-    committed &= asked
-    for uid in asked - committed - set(failed):
-        failed[uid] = 0x0110  # not mentioned in any report: not committed
+    for info, asked in reports:
+        listed = {str(i.ReferencedSOPInstanceUID) for i in info.get("ReferencedSOPSequence", [])} & asked
+        refused = {str(i.ReferencedSOPInstanceUID): int(i.get("FailureReason", 0x0110))
+                   for i in info.get("FailedSOPSequence", [])}
+        committed |= listed
+        failed.update(refused)
+        for uid in asked - listed - set(refused):
+            failed[uid] = 0x0110  # asked in this transaction, not in its report: not committed
     return CommitmentResult("committed" if not failed else "partial", committed, failed)

@@ -43,7 +43,7 @@ class ArchiveQuery:
         self.timeout = timeout
         self.assoc = None
 
-    def __enter__(self) -> "ArchiveQuery":
+    def __enter__(self) -> ArchiveQuery:
         ae = application_entity(self.calling_ae, self.timeout)
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
         ae.add_requested_context(PatientRootQueryRetrieveInformationModelFind)

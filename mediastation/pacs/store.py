@@ -19,12 +19,18 @@ import os
 import queue as queue_module
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mediastation.dicom.coerce import Coercion, NotSendable, proposed_syntax, write_coerced
+from mediastation.dicom.coerce import (
+    Coercion,
+    NotSendable,
+    proposed_syntax,
+    write_coerced,
+)
 from mediastation.dicom.inventory import InstanceHeader
 from mediastation.dicom.sources import MediumFile
 from mediastation.pacs.network import DicomNode
@@ -144,17 +150,21 @@ def store_instances(items: list[StoreItem], coercions: dict[str, Coercion], sett
     shares = [items[n::workers] for n in range(workers)]
     context = multiprocessing.get_context("spawn")  # never fork a process that runs pynetdicom threads
     results = context.Queue()
+    # One association is served by a thread of this process (pydicom and pynetdicom are loaded here
+    # already: no second copy in memory), the others by worker processes (their own GIL, their own core).
+    local = threading.Thread(target=_local_share, args=(shares[0], coercions, settings, results), daemon=True)
     processes = [context.Process(target=_worker_main, args=(share, coercions, settings, n, results), daemon=True)
-                 for n, share in enumerate(shares)]
+                 for n, share in enumerate(shares[1:], start=1)]
     for process in processes:
         process.start()
+    local.start()
     pending = {item.index for item in items}
     try:
         while pending:
             try:
                 outcome = results.get(timeout=0.5)
             except queue_module.Empty:
-                if not any(p.is_alive() for p in processes):
+                if not local.is_alive() and not any(p.is_alive() for p in processes):
                     _drain(results, pending, on_outcome)
                     break
                 continue
@@ -162,6 +172,7 @@ def store_instances(items: list[StoreItem], coercions: dict[str, Coercion], sett
                 pending.discard(outcome.index)
                 on_outcome(outcome)
     finally:
+        local.join(timeout=60)
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():
@@ -180,6 +191,16 @@ def _drain(results, pending: set[int], on_outcome: Callable[[StoreOutcome], None
         if outcome.index in pending:
             pending.discard(outcome.index)
             on_outcome(outcome)
+
+
+def _local_share(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings,
+                 results) -> None:  # type: ignore[no-untyped-def]
+    try:
+        _store_in_process(items, coercions, settings, 0, results.put)
+    except Exception as exc:  # noqa: BLE001 - the items left are reported failed by the caller
+        import logging
+
+        logging.getLogger(__name__).error("store thread stopped: %s", exc)
 
 
 def _worker_main(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings, number: int,
@@ -314,9 +335,3 @@ class _Sender:
             except Exception:  # noqa: BLE001 - the archive may already be gone; nothing to release
                 pass
 
-
-def staging_folder(base: Path | None = None) -> Path:
-    """A private folder for the coerced copies being sent (one file per worker at a time)."""
-    folder = Path(tempfile.mkdtemp(prefix="ms-import-", dir=base))
-    os.chmod(folder, 0o700)
-    return folder

@@ -13,8 +13,9 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,39 @@ from mediastation.config import ImportSection
 from mediastation.dicom.coerce import Coercion
 from mediastation.dicom.inventory import Inventory, InventoryFile, take_inventory
 from mediastation.dicom.sources import open_medium
-from mediastation.domain.reconcile import LocalPatient, Mapping, MappingInvalid, local_patient, parse_mapping
-from mediastation.errors import EXIT_OK, EXIT_OUTSIDE, EXIT_REFUSED, InputError, MediaStationError, PacsError
+from mediastation.domain.reconcile import (
+    LocalPatient,
+    Mapping,
+    MappingInvalid,
+    local_patient,
+    parse_mapping,
+)
+from mediastation.errors import (
+    EXIT_OK,
+    EXIT_OUTSIDE,
+    EXIT_REFUSED,
+    InputError,
+    MediaStationError,
+    PacsError,
+)
+from mediastation.pacs.commitment import CommitmentResult, request_commitment
 from mediastation.pacs.lookup import ArchivedInstance, ArchiveQuery
 from mediastation.pacs.network import DicomNode
-from mediastation.pacs.store import StoreItem, StoreOutcome, StoreSettings, store_instances
+from mediastation.pacs.store import (
+    StoreItem,
+    StoreOutcome,
+    StoreSettings,
+    store_instances,
+)
 from mediastation.store.db import Database
-from mediastation.store.imports import FileUpdate, ImportFileRow, ImportJobRow, ImportRepository, NewFile, NewJob
+from mediastation.store.imports import (
+    FileUpdate,
+    ImportFileRow,
+    ImportJobRow,
+    ImportRepository,
+    NewFile,
+    NewJob,
+)
 
 ProgressFn = Callable[[int, int | None, str], None]
 PACS_FAILURES = frozenset({"pacs_unreachable", "worker_stopped", "not_in_archive_after_store", "commitment_failed",
@@ -120,16 +147,21 @@ def run_import(request: ImportRequest, env: ImportEnvironment, *, progress: Prog
     stored = _store(repository, job.job_id, inventory, todo, coercions, env, store_progress)
     clock.lap("store")
     repository.save(job.job_id, stage="verify")
-    try:
-        with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
-            verified = _verify(repository, job.job_id, inventory, stored, patients, query)
-    except PacsError as exc:  # the archive went away: what was sent stays to be found by the next run
-        repository.record(job.job_id, [FileUpdate(seq, "failed", f"not_verified: {exc.message}", o.status,
-                                                  o.transfer_syntax, o.converted_from) for seq, o in stored.items()])
-        verified = []
+    # Storage commitment of everything sent runs beside the C-FIND check (the archive works on both
+    # at once); an instance is imported only when the C-FIND lists it and, where the archive
+    # commits, the commitment report does not name it as failed.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        commitment_future = pool.submit(_request_commitment, inventory, list(stored), env)
+        try:
+            with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
+                verified = _verify(repository, job.job_id, inventory, stored, patients, query)
+        except PacsError as exc:  # the archive went away: what was sent stays to be found by the next run
+            repository.record(job.job_id, [FileUpdate(seq, "failed", f"not_verified: {exc.message}", o.status,
+                                                      o.transfer_syntax, o.converted_from) for seq, o in stored.items()])
+            verified = []
+        clock.lap("verify")
+        commitment = _apply_commitment(repository, job.job_id, inventory, verified, commitment_future.result())
     repository.save(job.job_id, stage="commit")
-    clock.lap("verify")
-    commitment = _commit(repository, job.job_id, inventory, verified, env)
     clock.lap("commit")
     sent = {"instances": len(stored), "bytes": sum(inventory.files[s].size for s in stored)}
     return _finish(**finish, commitment=commitment, sent=sent)  # type: ignore[arg-type]
@@ -180,7 +212,7 @@ def _local_patients(mapping: Mapping, inventory: Inventory, query: ArchiveQuery
 
 
 def _coercions(patients: dict[str, LocalPatient], mapping: Mapping, env: ImportEnvironment) -> dict[str, Coercion]:
-    when = datetime.now(timezone.utc).astimezone()
+    when = datetime.now(UTC).astimezone()
     accession = mapping.accession if mapping.accession is not None else ("" if env.settings.accession == "blank" else None)
     return {key: Coercion(patient.name, patient.hetu, patient.issuer, patient.birth_date, patient.sex, accession,
                           modifying_system=env.calling_ae, station_name=env.calling_ae,
@@ -190,7 +222,8 @@ def _coercions(patients: dict[str, LocalPatient], mapping: Mapping, env: ImportE
 
 def _new_job(request: ImportRequest, inventory: Inventory, mapping: Mapping, env: ImportEnvironment) -> NewJob:
     return NewJob(inventory.fingerprint(), mapping.fingerprint(), request.source, inventory.description,
-                  request.operator, request.payer, mapping.accession, env.station_name,
+                  request.operator[:100], request.payer and request.payer[:100], mapping.accession,
+                  env.station_name[:200],
                   {"groups": [g.__dict__ for g in mapping.groups], "accession": mapping.accession})
 
 
@@ -213,9 +246,10 @@ def _new_files(inventory: Inventory, mapping: Mapping) -> list[NewFile]:
     files = []
     for seq, item in enumerate(inventory.files):
         outcome, reason = initial_outcome(item, mapping)
+        study = item.header.study_instance_uid if item.header else None
         files.append(NewFile(seq, item.path, item.size, item.sha256, item.kind, item.patient_key,
-                             item.sop_instance_uid, item.header.study_instance_uid if item.header else None,
-                             outcome, reason))
+                             (item.sop_instance_uid or None) and item.sop_instance_uid[:64],  # type: ignore[index]
+                             study and study[:64], outcome, reason[:300]))
     return files
 
 
@@ -320,23 +354,32 @@ def _verify(repository: ImportRepository, job_id: str, inventory: Inventory, sto
     return verified
 
 
-def _commit(repository: ImportRepository, job_id: str, inventory: Inventory, verified: list[int],
-            env: ImportEnvironment) -> dict[str, Any]:
+def _request_commitment(inventory: Inventory, sent: list[int], env: ImportEnvironment) -> CommitmentResult | dict[str, Any]:
     if not env.settings.storage_commitment:
         return {"state": "off", "note": "storage commitment is switched off ([imports] storage_commitment)"}
-    if not verified:
+    if not sent:
         return {"state": "nothing_to_commit"}
-    from mediastation.pacs.commitment import request_commitment
-
     refs = [(inventory.files[s].header.sop_class_uid, inventory.files[s].header.sop_instance_uid)  # type: ignore[union-attr]
-            for s in verified]
-    result = request_commitment(env.node, env.calling_ae, refs, listen_port=env.listen_port,
-                                timeout=env.settings.commitment_timeout, network_timeout=env.timeout)
-    if result.failed:
-        by_uid = {inventory.files[s].sop_instance_uid: s for s in verified}
-        repository.record(job_id, [FileUpdate(by_uid[uid], "failed", f"commitment_failed: reason {code:04X}")
-                                   for uid, code in result.failed.items() if uid in by_uid])
-    return result.to_json()
+            for s in sent]
+    return request_commitment(env.node, env.calling_ae, refs, listen_port=env.listen_port,
+                              timeout=env.settings.commitment_timeout, network_timeout=env.timeout)
+
+
+def _apply_commitment(repository: ImportRepository, job_id: str, inventory: Inventory, verified: list[int],
+                      result: CommitmentResult | dict[str, Any]) -> dict[str, Any]:
+    """R-F2: a verified instance the archive reports as not committed is failed, to be sent again."""
+    if isinstance(result, dict):
+        return result
+    by_uid = {inventory.files[s].sop_instance_uid: s for s in verified}
+    failed = [FileUpdate(by_uid[uid], "failed", f"commitment_failed: reason {code:04X}")
+              for uid, code in result.failed.items() if uid in by_uid]
+    repository.record(job_id, failed)
+    document = result.to_json()
+    document["committed"] = len(result.committed & set(by_uid))
+    document["failed"] = len(failed)
+    if document["state"] == "partial" and not failed:
+        document["state"] = "committed"  # only instances the C-FIND did not list were missing
+    return document
 
 
 # -- the result -----------------------------------------------------------------------------------------------------
@@ -476,12 +519,9 @@ def _receipt(env: ImportEnvironment, job: ImportJobRow, document: dict[str, Any]
     path = env.folder / job.job_id / f"receipt_{job.job_id}.pdf"
     try:
         write_import_receipt(path, document, language=language, station=env.station_name,
-                             when=datetime.now(timezone.utc).astimezone())
+                             when=datetime.now(UTC).astimezone())
     except MediaStationError as exc:
         warnings.append(f"the receipt could not be written: {exc.message}")
         return None
     return str(path.resolve())
 
-
-def elapsed(started: float) -> float:
-    return round(time.monotonic() - started, 2)
