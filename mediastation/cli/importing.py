@@ -37,6 +37,9 @@ def import_scan(station: Station, source: str) -> None:
               help="The patient's name when the archive does not know the HETU yet.")
 @click.option("--birth-date", "birth_dates", multiple=True, metavar="KEY=YYYYMMDD",
               help="Birth date when the archive does not know the HETU (default: the HETU's).")
+@click.option("--report", "reports", multiple=True, metavar="PATH=STUDY_UID",
+              help="The PDF at PATH on the medium (as `import scan` lists it) is the report of study STUDY_UID: "
+                   "it is stored as an Encapsulated PDF instance of that study. Repeat per report.")
 @click.option("--accession", help="Accession number of the import order (AC-numero).")
 @click.option("--payer", help="Who pays (organisation code); default: the patient.")
 @click.option("--operator", help="Who imports (default: MEDIASTATION_USER or the logged-in user).")
@@ -44,14 +47,14 @@ def import_scan(station: Station, source: str) -> None:
 @json_option
 @pass_station
 def import_run(station: Station, source: str, maps: tuple[str, ...], names: tuple[str, ...],
-               birth_dates: tuple[str, ...], accession: str | None, payer: str | None, operator: str | None,
+               birth_dates: tuple[str, ...], reports: tuple[str, ...], accession: str | None, payer: str | None, operator: str | None,
                language: str | None) -> int:
     """Reconcile the mapped groups of SOURCE, coerce, store to the archive, verify and record."""
     from mediastation.workflows.importing import ImportRequest, run_import
 
     request = ImportRequest(source=source, maps=maps, names=names, birth_dates=birth_dates, accession=accession,
                             payer=payer, operator=actor(operator),
-                            language=language or station.settings.station.language)
+                            language=language or station.settings.station.language, reports=reports)
     outcome = run_import(request, environment(station), progress=Progress("inventory"),
                          store_progress=Progress("store"))
     station.emit(outcome.document, _run_text(outcome.document))
@@ -104,7 +107,7 @@ def environment(station: Station) -> Any:
         node=DicomNode(settings.archive.ae_title, settings.archive.host, settings.archive.port),
         calling_ae=settings.station.ae_title, listen_port=settings.station.port, timeout=settings.archive.timeout,
         station_name=settings.station.name, settings=settings.imports, folder=station.path(settings.imports.folder),
-        price_list=price_list if price_list.is_file() else None,
+        price_list=price_list if price_list.is_file() else None, uid_root=settings.station.uid_root,
     )
 
 

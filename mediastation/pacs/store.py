@@ -28,6 +28,7 @@ from pathlib import Path
 from mediastation.dicom.coerce import (
     Coercion,
     NotSendable,
+    Written,
     proposed_syntax,
     write_coerced,
 )
@@ -114,6 +115,7 @@ class StoreItem:
     file: MediumFile
     header: InstanceHeader
     group: str  # the patient group: which Coercion applies
+    as_is: bool = False  # made by the station in its final form (an encapsulated report): sent uncoerced
 
 
 @dataclass(frozen=True)
@@ -269,8 +271,8 @@ class _Sender:
         if not accepted:
             return StoreOutcome(item.index, "rejected", "sop_class_not_accepted")
         try:
-            written = write_coerced(item.file, item.header, coercion, self.staged, accepted=accepted,
-                                    source_ae=self.settings.calling_ae)
+            written = self._as_is(item, accepted) if item.as_is else write_coerced(
+                item.file, item.header, coercion, self.staged, accepted=accepted, source_ae=self.settings.calling_ae)
         except NotSendable as exc:
             return StoreOutcome(item.index, "rejected", exc.reason, warning=exc.detail)
         except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -284,6 +286,15 @@ class _Sender:
                                 **common)  # type: ignore[arg-type]
         reason = "pacs_unreachable" if verdict.kind == "lost" else "pacs_refused"
         return StoreOutcome(item.index, "failed", reason, warning=verdict.meaning, **common)  # type: ignore[arg-type]
+
+    def _as_is(self, item: StoreItem, accepted: frozenset[str]) -> Written:
+        """A file the station wrote itself: already coerced and in a plain syntax, copied unchanged."""
+        if item.header.transfer_syntax not in accepted:
+            raise NotSendable("transfer_syntax_not_accepted", f"the archive does not accept "
+                                                              f"{item.header.transfer_syntax} for this SOP class")
+        with item.file.open() as source, open(self.staged, "wb") as target:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+        return Written(item.header.transfer_syntax)
 
     def _send_with_retries(self) -> int | None:
         status: int | None = None

@@ -6,10 +6,18 @@ command again, and instances it had already sent are recognised in the archive (
 of being sent twice. Only instances the archive lists after the store (and commits, where it
 supports Storage Commitment) count as imported; the invoice line is created once the job has no
 failed file left, once per job (billing is idempotent by the job's key).
+
+A loose PDF the operator marks as a study's report (`--report PATH=STUDY_UID`, issue 9 §5) is
+encapsulated from a coerced instance of that study and then goes the way of the study's instances
+(precheck, store, verify, commit); its UIDs derive from the study and the PDF, so a resumed run
+finds it in the archive instead of storing it twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -19,10 +27,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
 from mediastation.config import ImportSection
-from mediastation.dicom.coerce import Coercion
-from mediastation.dicom.inventory import Inventory, InventoryFile, take_inventory
-from mediastation.dicom.sources import open_medium
+from mediastation.dicom.coerce import Coercion, coerce
+from mediastation.dicom.inventory import (
+    Inventory,
+    InventoryFile,
+    examine,
+    take_inventory,
+)
+from mediastation.dicom.sources import MediumFile, OsFile, open_medium
 from mediastation.domain.reconcile import (
     LocalPatient,
     Mapping,
@@ -47,6 +63,12 @@ from mediastation.pacs.store import (
     StoreSettings,
     store_instances,
 )
+from mediastation.reports.encapsulate import (
+    DEFAULT_UID_ROOT,
+    encapsulate_pdf,
+    report_uids,
+)
+from mediastation.reports.sources import ReportInvalid, is_pdf
 from mediastation.store.db import Database
 from mediastation.store.imports import (
     FileUpdate,
@@ -62,6 +84,8 @@ PACS_FAILURES = frozenset({"pacs_unreachable", "worker_stopped", "not_in_archive
                            "not_verified"})
 SENT_STAGES = frozenset({"store", "verify", "commit", "report", "done"})
 RECORD_EVERY = 200
+REPORT_REASON = "encapsulated_report"
+REPORT_TITLES = {"fi": "Lausunto", "sv": "Utlåtande", "en": "Report"}
 
 
 class ImportRefused(InputError):
@@ -80,6 +104,7 @@ class ImportRequest:
     payer: str | None = None
     operator: str = "station"
     language: str = "fi"
+    reports: tuple[str, ...] = ()  # PATH=STUDY_UID: a loose PDF on the medium that is the study's report
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,7 @@ class ImportEnvironment:
     settings: ImportSection
     folder: Path
     price_list: Path | None = None
+    uid_root: str = DEFAULT_UID_ROOT  # [station] uid_root: the encapsulated reports' UIDs
 
 
 @dataclass(frozen=True)
@@ -126,10 +152,12 @@ def run_import(request: ImportRequest, env: ImportEnvironment, *, progress: Prog
     inventory = take_inventory(open_medium(request.source), progress=progress)
     clock.lap("inventory")
     mapping = _mapping(request, inventory)
+    reports = plan_reports(request.reports, inventory, mapping, env.uid_root)
     with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
         patients, identity_warnings = _local_patients(mapping, inventory, query)
     repository = ImportRepository(env.database)
-    job, _created = repository.open_job(_new_job(request, inventory, mapping, env), _new_files(inventory, mapping))
+    job, _created = repository.open_job(_new_job(request, inventory, mapping, env, reports),
+                                        _new_files(inventory, mapping, reports))
     finish = dict(env=env, repository=repository, job_id=job.job_id, inventory=inventory, mapping=mapping,
                   patients=patients, request=request, identity_warnings=identity_warnings, clock=clock)
     if job.state == "done":
@@ -139,14 +167,29 @@ def run_import(request: ImportRequest, env: ImportEnvironment, *, progress: Prog
     coercions = _coercions(patients, mapping, env)
     rows = {row.seq: row for row in repository.files(job.job_id)}
     todo = [seq for seq, row in rows.items() if row.outcome in ("pending", "failed")]
+    report_folder = env.folder / job.job_id / "reports"
+    try:
+        inventory = _with_reports(inventory, [r for r in reports if r.seq in todo], coercions, report_folder,
+                                  env.uid_root, REPORT_TITLES.get(request.language, REPORT_TITLES["en"]))
+        finish["inventory"] = inventory
+        return _send(env, repository, job.job_id, inventory, rows, todo, patients, coercions, clock, finish,
+                     sent_before, store_progress)
+    finally:
+        shutil.rmtree(report_folder, ignore_errors=True)
+
+
+def _send(env: ImportEnvironment, repository: ImportRepository, job_id: str, inventory: Inventory, rows: dict[int, ImportFileRow], todo: list[int], patients: dict[str, LocalPatient],
+          coercions: dict[str, Coercion], clock: Clock, finish: dict[str, Any], sent_before: bool,
+          store_progress: ProgressFn | None) -> ImportOutcome:
+    """Precheck, store, verify and commit what is still to do, then the result."""
     clock.lap("reconcile")
     with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
-        todo = _precheck(repository, job.job_id, inventory, rows, todo, patients, query, sent_before)
-    repository.save(job.job_id, stage="store")
+        todo = _precheck(repository, job_id, inventory, rows, todo, patients, query, sent_before)
+    repository.save(job_id, stage="store")
     clock.lap("precheck")
-    stored = _store(repository, job.job_id, inventory, todo, coercions, env, store_progress)
+    stored = _store(repository, job_id, inventory, todo, coercions, env, store_progress)
     clock.lap("store")
-    repository.save(job.job_id, stage="verify")
+    repository.save(job_id, stage="verify")
     # Storage commitment of everything sent runs beside the C-FIND check (the archive works on both
     # at once); an instance is imported only when the C-FIND lists it and, where the archive
     # commits, the commitment report does not name it as failed.
@@ -154,14 +197,14 @@ def run_import(request: ImportRequest, env: ImportEnvironment, *, progress: Prog
         commitment_future = pool.submit(_request_commitment, inventory, list(stored), env)
         try:
             with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
-                verified = _verify(repository, job.job_id, inventory, stored, patients, query)
+                verified = _verify(repository, job_id, inventory, stored, patients, query)
         except PacsError as exc:  # the archive went away: what was sent stays to be found by the next run
-            repository.record(job.job_id, [FileUpdate(seq, "failed", f"not_verified: {exc.message}", o.status,
+            repository.record(job_id, [FileUpdate(seq, "failed", f"not_verified: {exc.message}", o.status,
                                                       o.transfer_syntax, o.converted_from) for seq, o in stored.items()])
             verified = []
         clock.lap("verify")
-        commitment = _apply_commitment(repository, job.job_id, inventory, verified, commitment_future.result())
-    repository.save(job.job_id, stage="commit")
+        commitment = _apply_commitment(repository, job_id, inventory, verified, commitment_future.result())
+    repository.save(job_id, stage="commit")
     clock.lap("commit")
     sent = {"instances": len(stored), "bytes": sum(inventory.files[s].size for s in stored)}
     return _finish(**finish, commitment=commitment, sent=sent)  # type: ignore[arg-type]
@@ -220,11 +263,17 @@ def _coercions(patients: dict[str, LocalPatient], mapping: Mapping, env: ImportE
             for key, patient in patients.items()}
 
 
-def _new_job(request: ImportRequest, inventory: Inventory, mapping: Mapping, env: ImportEnvironment) -> NewJob:
-    return NewJob(inventory.fingerprint(), mapping.fingerprint(), request.source, inventory.description,
+def _new_job(request: ImportRequest, inventory: Inventory, mapping: Mapping, env: ImportEnvironment,
+             reports: list[ReportPlan]) -> NewJob:
+    marked = [{"path": inventory.files[r.seq].path, "study_instance_uid": r.study_instance_uid} for r in reports]
+    fingerprint = mapping.fingerprint()
+    if marked:  # the reports are part of what the operator asked for: another request, another job
+        fingerprint = hashlib.sha256(json.dumps([fingerprint, marked], sort_keys=True).encode()).hexdigest()
+    return NewJob(inventory.fingerprint(), fingerprint, request.source, inventory.description,
                   request.operator[:100], request.payer and request.payer[:100], mapping.accession,
                   env.station_name[:200],
-                  {"groups": [g.__dict__ for g in mapping.groups], "accession": mapping.accession})
+                  {"groups": [g.__dict__ for g in mapping.groups], "accession": mapping.accession,
+                   **({"reports": marked} if marked else {})})
 
 
 def initial_outcome(item: InventoryFile, mapping: Mapping) -> tuple[str, str]:
@@ -242,15 +291,140 @@ def initial_outcome(item: InventoryFile, mapping: Mapping) -> tuple[str, str]:
     return "pending", ""
 
 
-def _new_files(inventory: Inventory, mapping: Mapping) -> list[NewFile]:
+def _new_files(inventory: Inventory, mapping: Mapping, reports: list[ReportPlan]) -> list[NewFile]:
+    marked = {r.seq: r for r in reports}
     files = []
     for seq, item in enumerate(inventory.files):
         outcome, reason = initial_outcome(item, mapping)
         study = item.header.study_instance_uid if item.header else None
-        files.append(NewFile(seq, item.path, item.size, item.sha256, item.kind, item.patient_key,
-                             (item.sop_instance_uid or None) and item.sop_instance_uid[:64],  # type: ignore[index]
-                             study and study[:64], outcome, reason[:300]))
+        new = NewFile(seq, item.path, item.size, item.sha256, item.kind, item.patient_key,
+                      (item.sop_instance_uid or None) and item.sop_instance_uid[:64],  # type: ignore[index]
+                      study and study[:64], outcome, reason[:300])
+        if seq in marked:  # the PDF becomes an instance of its study: sent and verified like the others
+            plan = marked[seq]
+            new = dataclasses.replace(new, patient_key=plan.patient_key, sop_instance_uid=plan.sop_instance_uid,
+                                      study_instance_uid=plan.study_instance_uid, outcome="pending", reason="")
+        files.append(new)
     return files
+
+
+# -- reports marked on the medium (issue 9 §5) --------------------------------------------------------------
+@dataclass(frozen=True)
+class ReportPlan:
+    """A loose PDF on the medium that the operator marked as a study's report (`--report PATH=STUDY_UID`)."""
+
+    seq: int  # the PDF's place in the inventory
+    study_instance_uid: str
+    template: int  # an instance of the study: its coerced patient and study attributes go into the report
+    patient_key: str
+    sop_instance_uid: str  # derived from the study and the PDF's content: the same on every run
+
+
+def plan_reports(options: tuple[str, ...], inventory: Inventory, mapping: Mapping, uid_root: str) -> list[ReportPlan]:
+    """Check every `--report PATH=STUDY_UID` before anything is sent; every problem is named at once."""
+    plans: list[ReportPlan] = []
+    problems: list[str] = []
+    seen: set[int] = set()
+    for option in options:
+        path, sep, study_uid = (part.strip() for part in option.partition("="))
+        if not sep or not path or not study_uid:
+            problems.append(f"--report {option!r}: expected PATH=STUDY_UID, PATH as `import scan` lists it")
+            continue
+        seq = _file_at(inventory, path)
+        if seq is None:
+            problems.append(f"--report {path}: no such file on the medium; give the path as `import scan` lists it")
+            continue
+        if seq in seen:
+            problems.append(f"--report {path}: given twice; a report file belongs to one study")
+            continue
+        data = _pdf_bytes(inventory.files[seq])
+        if data is None:
+            problems.append(f"--report {path}: not a PDF (no %PDF- header); only a PDF file can be imported as a report")
+            continue
+        template = _template_of(inventory, mapping, study_uid)
+        if template is None:
+            problems.append(f"--report {path}: {study_uid} is not a study of a mapped group on this medium; "
+                            "check the Study Instance UID in `import scan` and map its group with --map")
+            continue
+        seen.add(seq)
+        _series, instance = report_uids(study_uid, hashlib.sha256(data).hexdigest(), uid_root)
+        plans.append(ReportPlan(seq, study_uid, template, inventory.files[template].patient_key or "", instance))
+    if problems:
+        raise ImportRefused("; ".join(problems), details={"problems": problems})
+    return plans
+
+
+def _file_at(inventory: Inventory, path: str) -> int | None:
+    """The file's place: its exact path, else the only one that matches ignoring case (ISO names)."""
+    path = path.removeprefix("./").lstrip("/")
+    exact = [seq for seq, f in enumerate(inventory.files) if f.path == path]
+    if exact:
+        return exact[0]
+    folded = [seq for seq, f in enumerate(inventory.files) if f.path.casefold() == path.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _pdf_bytes(item: InventoryFile) -> bytes | None:
+    if item.kind != "non_dicom" or item.source is None:
+        return None
+    try:
+        with item.source.open() as fp:
+            data = fp.read()
+    except OSError:
+        return None
+    return data if is_pdf(data) else None
+
+
+def _template_of(inventory: Inventory, mapping: Mapping, study_uid: str) -> int | None:
+    """An instance of the study in a mapped group; one with File Meta Information reads most surely."""
+    candidates = [seq for seq, f in enumerate(inventory.files)
+                  if f.sendable and f.header and f.header.study_instance_uid == study_uid
+                  and mapping.for_key(f.patient_key or "") is not None]
+    candidates.sort(key=lambda seq: not inventory.files[seq].header.has_meta)  # type: ignore[union-attr]
+    return candidates[0] if candidates else None
+
+
+def _with_reports(inventory: Inventory, reports: list[ReportPlan], coercions: dict[str, Coercion], folder: Path,
+                  uid_root: str, title: str) -> Inventory:
+    """The inventory with each marked PDF in the place of its encapsulated instance, made from a coerced
+    instance of the study (so it carries the local identity) and stored as it is."""
+    if not reports:
+        return inventory
+    files = list(inventory.files)
+    folder.mkdir(parents=True, exist_ok=True)
+    for plan in reports:
+        pdf = inventory.files[plan.seq]
+        data = _pdf_bytes(pdf)
+        if data is None:
+            raise ReportInvalid(f"{pdf.path} can no longer be read as a PDF from the medium", details={"file": pdf.path})
+        staged = folder / f"{plan.seq}.pdf"
+        staged.write_bytes(data)
+        template = _coerced_template(inventory.files[plan.template], coercions[plan.patient_key])
+        out = encapsulate_pdf(staged, template, folder / f"{plan.sop_instance_uid}.dcm", uid_root=uid_root, title=title)
+        made = examine(MediumFile(str(out), out.stat().st_size, OsFile(str(out))))
+        if made.header is None or made.header.sop_instance_uid != plan.sop_instance_uid:
+            raise ReportInvalid(f"{pdf.path}: the encapsulated report could not be read back", details={"file": pdf.path})
+        files[plan.seq] = dataclasses.replace(made, path=pdf.path, reason=REPORT_REASON, patient_key=plan.patient_key)
+    return dataclasses.replace(inventory, files=tuple(files))
+
+
+def _coerced_template(item: InventoryFile, coercion: Coercion) -> Dataset:
+    assert item.source is not None
+    try:
+        with item.source.open() as fp:
+            ds = dcmread(fp, stop_before_pixels=True, force=True)
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        raise ReportInvalid(f"{item.path}: the study's instance could not be read for the report: {exc}",
+                            details={"file": item.path}) from None
+    coerce(ds, coercion)
+    return ds
+
+
+def _reason(item: InventoryFile, text: str) -> str:
+    """An encapsulated report's outcome says so, whatever else it says."""
+    if item.reason != REPORT_REASON:
+        return text
+    return f"{REPORT_REASON}: {text}" if text else REPORT_REASON
 
 
 # -- precheck (R-E5) ----------------------------------------------------------------------------------------
@@ -270,7 +444,8 @@ def _precheck(repository: ImportRepository, job_id: str, inventory: Inventory, r
         if verdict == "same":
             # sent by an earlier run of this job that stopped before recording it, or there before us
             outcome = "imported" if sent_before and rows[seq].outcome in ("pending", "failed") else "already_present"
-            updates.append(FileUpdate(seq, outcome, "found in the archive" if outcome == "imported" else ""))
+            updates.append(FileUpdate(seq, outcome, _reason(item, "found in the archive" if outcome == "imported"
+                                                            else "")))
         else:
             updates.append(FileUpdate(seq, "rejected", verdict))
     repository.record(job_id, updates)
@@ -303,7 +478,7 @@ def _store(repository: ImportRepository, job_id: str, inventory: Inventory, todo
     for seq in todo:
         item = inventory.files[seq]
         assert item.source is not None and item.header is not None and item.patient_key is not None
-        items.append(StoreItem(seq, item.source, item.header, item.patient_key))
+        items.append(StoreItem(seq, item.source, item.header, item.patient_key, as_is=item.reason == REPORT_REASON))
     staging = env.folder / job_id / "staging"
     settings = StoreSettings(env.node, env.calling_ae, env.timeout, str(staging), env.settings.associations)
     stored: dict[int, StoreOutcome] = {}
@@ -344,7 +519,7 @@ def _verify(repository: ImportRepository, job_id: str, inventory: Inventory, sto
         found = archived.get(item.header.sop_instance_uid)
         if found is not None and compare_archived(item, found, patients[item.patient_key].hetu) == "same":
             reason = outcome.warning or ("converted from " + outcome.converted_from if outcome.converted_from else "")
-            updates.append(FileUpdate(seq, "imported", reason, outcome.status, outcome.transfer_syntax,
+            updates.append(FileUpdate(seq, "imported", _reason(item, reason), outcome.status, outcome.transfer_syntax,
                                       outcome.converted_from))
             verified.append(seq)
         else:
@@ -454,7 +629,7 @@ def _studies(rows: list[ImportFileRow], mapping: Mapping, inventory: Inventory) 
     about = {s.study_instance_uid: s for g in inventory.patients for s in g.studies}
     studies: dict[str, dict[str, Any]] = {}
     for row in rows:
-        if not row.study_instance_uid or row.kind != "instance":
+        if not row.study_instance_uid:  # instances, and the reports encapsulated into their studies
             continue
         group = mapping.for_key(row.patient_key or "")
         entry = studies.setdefault(row.study_instance_uid, {
@@ -491,7 +666,9 @@ def _bill(env: ImportEnvironment, job: ImportJobRow, rows: list[ImportFileRow], 
     """One invoice line per the price list once the job has no failed file and imported something new."""
     if job.invoice_lines:
         return list(job.invoice_lines), ""
-    imported_studies = [s for s in studies if s["imported"]]
+    # a report added later to a study imported before is no new study to bill
+    new = {r.study_instance_uid for r in rows if r.outcome == "imported" and not r.reason.startswith(REPORT_REASON)}
+    imported_studies = [s for s in studies if s["imported"] and s["study_instance_uid"] in new]
     if any(r.outcome in ("failed", "pending") for r in rows) or not imported_studies:
         return [], ""
     try:
