@@ -279,6 +279,30 @@ def test_series_beyond_budget_open_from_picked_dicom_folder(disc, tmp_path, watc
     page.assert_clean()
 
 
+def test_rle_copies_decode_like_pydicom(disc, tmp_path, watched) -> None:
+    """A budget without sure room for raw copies: the station writes DICOM RLE where smaller, and the
+    viewer's own decoder must give pydicom's values (the unlimited disc carries raw copies only)."""
+    unlimited = disc["made"].report
+    made = lay_out(_studies(tmp_path / "src"), tmp_path / "tree", budget_bytes=unlimited.bytes_used + 200_000)
+    manifest = json.loads((made.root / "IHE_PDI" / "MANIFEST.JS").read_text(encoding="ascii")
+                          .removeprefix("window.DISC_MANIFEST = ").removesuffix(";\n"))
+    embedded = [se for p in manifest["patients"] for st in p["studies"] for se in st["series"] if se["embedded"]]
+    rle = [se["uid"] for se in embedded
+           if all('"encoding":"rle"' in (made.root / im["data"]).read_text(encoding="ascii") for im in se["images"])]
+    assert rle, "no series embedded with RLE copies"
+    expected = _expected(made)
+    page = watched()
+    page.page.goto(_index(made.root))
+    page.page.wait_for_function("window.__viewer && __viewer.state().status !== 'loading'", timeout=15000)
+    for uid in rle:
+        page.page.locator(f'#series-list [data-series="{uid}"]').click()
+        page.wait_rendered(0, uid)
+        pixels = page.pixels()
+        assert pixels["source"] == "embedded"
+        _assert_values(pixels, expected[uid][0])
+    page.assert_clean()
+
+
 # -- Firefox ESR ---------------------------------------------------------------------------------
 
 def _firefox_driver() -> Path:

@@ -321,3 +321,69 @@ def test_an_instance_pydicom_cannot_decode_is_left_to_the_picker(tmp_path: Path)
     images = _series(_manifest(made.root))[0]["images"]
     assert images[0]["preview"] and images[0]["data"]
     assert images[1]["preview"] is None and images[1]["data"] is None
+
+
+# -- speed without a change in output: one read per file, raw copies when they surely fit, workers --
+
+def _encodings(root: Path) -> list[str]:
+    return [json.loads(DATA_CALL.match(p.read_text(encoding="ascii")).group(2))["encoding"]
+            for p in sorted((root / "IHE_PDI").rglob("DA*.JS"))]
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in _web_files(root)}
+
+
+def test_copies_are_raw_unless_the_budget_needs_rle(disc, tmp_path: Path) -> None:
+    assert set(_encodings(disc.root)) == {"raw"}  # no budget: RLE would only cost time
+    full = disc.report
+    runs = _budget_runs(tmp_path, [full.bytes_used + 200_000, 10**10])
+    squeezed, ample = runs[0], runs[1]
+    assert ample.report.decision == "embedded" and set(_encodings(ample.root)) == {"raw"}
+    assert ample.report.data_bytes == full.data_bytes
+    # Not surely room for every raw copy and preview: RLE wherever smaller, as the pages always did.
+    assert squeezed.report.series_embedded >= 1 and "rle" in _encodings(squeezed.root)
+    assert squeezed.report.data_bytes < full.data_bytes and squeezed.report.bytes_used <= full.bytes_used + 200_000
+    by_path = {i.medium_path: i.source for i in squeezed.instances}
+    for series in _series(_manifest(squeezed.root)):
+        for image in series["images"]:
+            if image["data"]:
+                _, values = _decode_copy(squeezed.root / image["data"])
+                ds = dcmread(by_path[image["dicom"]])
+                np.testing.assert_array_equal(values, apply_modality_lut(ds.pixel_array, ds))
+
+
+def _many_series(src: Path) -> list:
+    return [
+        make_study(src, modality="CT", images=7, series=3, seed=41),
+        make_study(src, modality="MR", images=5, series=2, patient_id=synthetic_hetu(5),
+                   transfer_syntax=JPEG2000Lossless, seed=42),
+        make_study(src, modality="CR", images=1, series=3, patient_id=synthetic_hetu(6), seed=43, rows=80, cols=96),
+    ]
+
+
+@pytest.mark.parametrize("budget", [None, 1_700_000, 2_000_000])
+def test_workers_write_the_same_bytes_as_one_process(tmp_path: Path, budget: int | None) -> None:
+    made = lay_out(_many_series(tmp_path / "src"), tmp_path / "tree", budget_bytes=budget)  # 34 files: serial
+    serial = _snapshot(made.root)
+    parallel = write_web_content(made.root, made.instances, budget_bytes=budget, workers=2)
+    assert parallel == made.report
+    assert _snapshot(made.root) == serial
+    if budget is not None:  # an overflowing series and copies written ahead of the decision were dropped
+        assert made.report.decision == "partial" and "rle" in _encodings(made.root)
+    assert not list(made.root.parent.glob(".web-*"))
+
+
+@pytest.mark.parametrize(("dtype", "photometric", "window"), [
+    ("<u2", "MONOCHROME2", (40.0, 400.0)), ("<i2", "MONOCHROME1", (-600.0, 1500.0)), ("<i2", "MONOCHROME2", None),
+    ("|u1", "MONOCHROME1", None), ("|i1", "MONOCHROME2", (0.0, 50.0)), ("<u2", "MONOCHROME1", None),
+])
+def test_preview_lookup_table_equals_windowing_each_pixel(dtype: str, photometric: str, window) -> None:
+    info = np.iinfo(np.dtype(dtype))
+    stored = np.random.default_rng(7).integers(info.min, info.max, size=(37, 53), endpoint=True).astype(dtype)
+    center, width = window or (None, None)
+    frame = web_pixels.Frame(stored, -0.75, 1024.0, photometric, center, width)
+    expected = web_pixels.windowed(frame.modality_values(), *web_pixels.window_limits(frame))
+    if photometric == "MONOCHROME1":
+        expected = 255 - expected
+    np.testing.assert_array_equal(web_pixels.grey(frame), expected)

@@ -15,17 +15,29 @@ REPORTS/R0000001.PDF) are linked from all three pages, next to the study (issue 
 A page opened from a disc (file://) may not read files with fetch/XHR, so pixels reach the viewer
 as script files. Series are embedded whole, in study order, while the budget lasts; the rest are
 shown by the viewer from the original DICOM files once the user picks the folder (or drops the
-files). Instances are read one at a time. All names are ISO 9660 level 1 (8.3, upper case).
+files). Copies are raw samples when the budget surely holds every raw copy and preview (always
+without a budget), else DICOM RLE wherever that is smaller; the viewer decodes both. All names are
+ISO 9660 level 1 (8.3, upper case).
+
+Speed (about 1 GB of CT must not take much longer than copying it): each file is read once for
+the layout and once for its pixels, the preview and the copy coming from the same decoded frame.
+For a large export DEFAULT_WORKERS processes read the files and write previews and copies straight
+into the stage, a frame at a time each; this process replays the budget decisions in order, so the
+medium gets the same bytes as from the serial pass.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -35,7 +47,12 @@ from pydicom.dataset import Dataset
 
 from mediastation.errors import MediaStationError
 from mediastation.media import web_pages, web_pixels
-from mediastation.media.web_pages import ImageEntry, PatientEntry, SeriesEntry, StudyEntry
+from mediastation.media.web_pages import (
+    ImageEntry,
+    PatientEntry,
+    SeriesEntry,
+    StudyEntry,
+)
 
 BUNDLE = Path(__file__).resolve().parents[2] / "viewer_bundle"
 BUNDLE_ENV = "MEDIASTATION_VIEWER_BUNDLE"
@@ -44,6 +61,11 @@ SECTOR = 2048  # ISO 9660 logical block: every file takes whole blocks
 PREVIEW_RESERVE = 48 * 1024  # room kept per preview not yet written when deciding on embedding
 PAGE_RESERVE = 16 * 1024  # manifest and pages: fixed part ...
 PAGE_RESERVE_PER_IMAGE = 700  # ... and per image
+DEFAULT_WORKERS = 2  # processes for the pixels (the stations have 2 cores)
+PARALLEL_MIN_INSTANCES = 100  # fewer: in this process (starting the workers costs about what they save)
+CHUNK_INSTANCES = 4  # instances per worker task
+TASKS_PER_WORKER = 2  # tasks queued per worker ahead of the replay: both busy, memory flat
+HEADER_CHUNK = 64  # instances per task of the header pass
 ISO_NAME = re.compile(r"^[A-Z0-9_]{1,8}(\.[A-Z0-9_]{1,3})?$")
 Decision = Literal["embedded", "partial", "picker"]
 ProgressFn = Callable[[int, int | None, str], None]
@@ -128,21 +150,27 @@ def blocks(size: int) -> int:
 
 def write_web_content(medium_root: Path, instances: Sequence[WebInstance], *, language: str = "fi",
                       budget_bytes: int | None = None, progress: ProgressFn | None = None,
-                      reports: Mapping[str, Sequence[ReportLink]] | None = None) -> WebReport:
+                      reports: Mapping[str, Sequence[ReportLink]] | None = None,
+                      workers: int | None = None) -> WebReport:
     """Write INDEX.HTM, VIEWER/ and IHE_PDI/ into `medium_root` for `instances`; replaces earlier ones.
 
     `budget_bytes` is the space the web content may take (None: no limit); for a CD the caller passes
-    what is left after the DICOM files and documents, so the originals are never pushed out.
-    `reports`: StudyInstanceUID -> the study's report files, already in `medium_root`; a link whose
-    file is not there is left out (no broken link). Work is staged beside `medium_root` and moved in
-    at the end: nothing half-written on failure.
+    what is left after the DICOM files and documents, so the originals are never pushed out. Copies
+    are written as raw samples when the budget surely holds them all (always when None), else
+    RLE-compressed where that is smaller. `reports`: StudyInstanceUID -> the study's report files,
+    already in `medium_root`; a link whose file is not there is left out (no broken link).
+    `workers`: processes for the pixels (None: DEFAULT_WORKERS, or none for a small export; 1: in
+    this process); the files written are the same whatever the number. Work is staged beside
+    `medium_root` and moved in at the end: nothing half-written on failure.
     """
     bundle = bundle_dir()
     medium_root = Path(medium_root)
     stage = Path(tempfile.mkdtemp(prefix=".web-", dir=medium_root.parent))
     try:
-        writer = _Writer(stage, bundle, budget_bytes, progress)
-        report = writer.run(instances, language, medium_root, reports or {})
+        count = _worker_count(workers, len(instances))
+        with _executor(count) as executor:
+            report = _Writer(stage, bundle, budget_bytes, progress, executor, count).run(
+                instances, language, medium_root, reports or {})
         _check_names(stage)
         _move_into(stage, medium_root)
         return report
@@ -185,20 +213,163 @@ def _copy_bound(ds: Dataset, frames: int) -> int:
     return frames * blocks(math.ceil(size * per_sample * 4 / 3) + 1024)
 
 
-class _Writer:
-    """One pass over headers to lay out patients/studies/series, one over pixels to write files."""
+def _raw_need(ds: Dataset, frames: int) -> int:
+    """Bytes the instance's previews and raw copies can take, with room to spare: what the budget must
+    hold before copies are written raw (see `_Writer.compress`). Counts samples as the copy stores
+    them (colour as 8-bit RGB, modality-LUT, big-endian and >16-bit data as float32) and a preview
+    as large as its pixels, at least PREVIEW_RESERVE."""
+    rows, columns = int(ds.Rows), int(ds.Columns)
+    colour = int(ds.get("SamplesPerPixel", 1) or 1) > 1 or ds.get("PhotometricInterpretation") == "PALETTE COLOR"
+    bits = int(ds.BitsAllocated)
+    syntax = getattr(ds.get("file_meta"), "TransferSyntaxUID", None)
+    big_endian = syntax is not None and syntax.is_little_endian is False
+    per_sample = 1 if colour or bits <= 8 else 4 if bits > 16 or big_endian or "ModalityLUTSequence" in ds else 2
+    samples = 3 if colour else 1
+    copy = blocks(math.ceil(rows * columns * samples * per_sample * 4 / 3) + 1024)
+    preview_pixels = min(rows, web_pixels.PREVIEW_SIZE) * min(columns, web_pixels.PREVIEW_SIZE) * samples
+    return frames * (copy + max(blocks(preview_pixels + 2 * SECTOR), PREVIEW_RESERVE))
 
-    def __init__(self, stage: Path, bundle: Path, budget: int | None, progress: ProgressFn | None) -> None:
+
+# -- pixels, in worker processes or in line ---------------------------------------------------
+
+@dataclass(frozen=True)
+class _Job:
+    """One instance to render: its previews, and its embedded copies when `embed`, written straight
+    into the stage as IHE_PDI/SEnnnn/IMnnnnn.JPG and DAnnnnn.JS numbered from `first`."""
+
+    source: Path
+    folder: str  # IHE_PDI/SEnnnn
+    first: int
+    frames: int
+    embed: bool
+    compress: bool  # RLE when smaller (the budget may need it) or raw samples
+
+
+@dataclass(frozen=True)
+class _Shown:
+    preview_bytes: int
+    preview_size: tuple[int, int]
+    data_bytes: int | None  # its embedded copy, when one was written
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    shown: tuple[_Shown, ...]  # the frames decoded, in order (fewer than the instance has if undecodable)
+    undecodable: bool
+
+
+def _render_jobs(stage: Path, jobs: Sequence[_Job]) -> list[_Rendered]:
+    """A worker's task: a few consecutive instances, one frame in memory at a time."""
+    return [_render(stage, job) for job in jobs]
+
+
+def _render(stage: Path, job: _Job) -> _Rendered:
+    folder = stage / job.folder
+    shown: list[_Shown] = []
+    try:
+        for frame in web_pixels.frames(job.source):  # the file is read and decoded once
+            if len(shown) == job.frames:
+                break
+            number = job.first + len(shown)
+            jpeg, width, height = web_pixels.preview_jpeg(frame)
+            folder.mkdir(exist_ok=True)
+            (folder / f"IM{number:05d}.JPG").write_bytes(jpeg)
+            shown.append(_Shown(len(jpeg), (width, height), None))
+            if job.embed:
+                meta, payload = web_pixels.embedded_copy(frame, compress=job.compress)
+                head, tail = web_pages.data_script_frame(f"{job.folder}/DA{number:05d}.JS", meta)
+                with (folder / f"DA{number:05d}.JS").open("wb") as script:
+                    script.writelines((head, payload, tail))
+                shown[-1] = _Shown(len(jpeg), (width, height), len(head) + len(payload) + len(tail))
+    except (ValueError, RuntimeError, NotImplementedError):
+        return _Rendered(tuple(shown), True)  # pydicom cannot decode it here: the viewer reads the original
+    return _Rendered(tuple(shown), False)
+
+
+class _Inline:
+    """Runs each task as it is submitted: the serial path, through the same code as the workers."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def map(self, fn: Callable[..., Any], iterable: Iterable[Any]) -> Iterator[Any]:
+        return map(fn, iterable)
+
+
+Executor = ProcessPoolExecutor | _Inline
+
+
+def _worker_count(workers: int | None, instances: int) -> int:
+    if workers is not None:
+        return max(1, workers)
+    if instances < PARALLEL_MIN_INSTANCES:
+        return 1
+    return max(1, min(DEFAULT_WORKERS, len(os.sched_getaffinity(0))))
+
+
+@contextmanager
+def _executor(workers: int) -> Iterator[Executor]:
+    """Worker processes from a fork server (never a fork of this process, which may run threads);
+    on leaving, queued tasks are cancelled and running ones awaited, so nothing writes into the
+    stage after it is removed."""
+    if workers <= 1:
+        yield _Inline()
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Planned:
+    """A series in embedding order, with its instances and what must stay free after it."""
+
+    series: SeriesEntry
+    members: list[_Instance]
+    reserve: int
+    bound: int  # its copies at most, uncompressed
+
+
+@dataclass(frozen=True)
+class _Item:
+    planned: _Planned
+    instance: _Instance
+    first: int  # IM/DA number of its first frame in the series
+    opens_series: bool
+
+
+class _Writer:
+    """One pass over headers to lay out patients/studies/series, one over pixels to write files.
+
+    The pixel pass runs in worker processes when there are enough images; the workers write the
+    previews and copies and report their sizes, and this process replays the budget decisions in
+    order, exactly as the serial pass makes them. A worker may be asked for a copy before the
+    decision is known (it is then removed if not wanted); it is never told to skip one the serial
+    pass would write, so the output is the same either way."""
+
+    def __init__(self, stage: Path, bundle: Path, budget: int | None, progress: ProgressFn | None,
+                 executor: Executor, workers: int) -> None:
         self.stage = stage
         self.bundle = bundle
         self.budget = budget
         self.progress = progress or (lambda done, total, what="": None)
+        self.executor = executor
+        self.workers = workers
         self.used = 0
         self.data_bytes = 0
         self.previews: list[tuple[SeriesEntry, ImageEntry, int]] = []  # (series, image, blocks)
         self.overflowed = False  # a series did not fit: later ones are tried only if sure to fit
         self.undecodable = 0
         self.embedding = False
+        self.compress = True
+        self.current: _Planned | None = None  # the series being replayed
+        self.floor = 0  # bytes used when it started: later series start with at least as much
         self.done = self.total = 0
         self.copies: dict[str, list[tuple[str, int]]] = {}  # series key -> its embedded copies
         self._patients: list[PatientEntry] = []
@@ -206,18 +377,26 @@ class _Writer:
 
     def run(self, instances: Sequence[WebInstance], language: str, medium_root: Path,
             reports: Mapping[str, Sequence[ReportLink]]) -> WebReport:
-        patients, members, skipped = _layout(instances)
+        patients, members, skipped, raw_need = _layout(instances, self.executor)
         self._patients, self._language = patients, language
         linked = _attach_reports(patients, medium_root, reports)
         total_images = sum(i.frames for group in members.values() for i in group)
         self._copy_viewer()
         reserve_pages = PAGE_RESERVE + PAGE_RESERVE_PER_IMAGE * total_images
         self._check_fits(self.used, "the viewer files")
+        # Raw copies, no RLE work, when the budget surely holds every raw copy and preview (each check
+        # below then passes, so every series is embedded, as with RLE); else RLE wherever smaller.
+        self.compress = not self._fits(raw_need, reserve_pages)
         series_list = [se for p in patients for st in p.studies for se in st.series]
         remaining = self.total = total_images
+        plan: list[_Planned] = []
         for series in series_list:
-            remaining -= sum(i.frames for i in members[series.key])
-            self._write_series(series, members[series.key], reserve_pages + remaining * PREVIEW_RESERVE)
+            group = members[series.key]
+            remaining -= sum(i.frames for i in group)
+            plan.append(_Planned(series, group, reserve_pages + remaining * PREVIEW_RESERVE,
+                                 sum(i.copy_bound for i in group)))
+        (self.stage / "IHE_PDI").mkdir(exist_ok=True)
+        self._render_all(plan)
         self._write_pages(patients, language)
         self._trim_previews(series_list)
         embedded = sum(1 for s in series_list if s.embedded)
@@ -237,9 +416,13 @@ class _Writer:
         path = self.stage / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        size = blocks(len(data))
-        self.used += size
-        return size
+        return self._count(len(data))
+
+    def _count(self, size: int) -> int:
+        """A file of `size` bytes was written to the stage: the blocks it takes."""
+        taken = blocks(size)
+        self.used += taken
+        return taken
 
     def _remove(self, relative: str, size: int) -> None:
         (self.stage / relative).unlink()
@@ -256,27 +439,81 @@ class _Writer:
                 "choose a bigger medium (DVD or USB) or fewer studies",
                 details={"needed_bytes": needed, "budget_bytes": self.budget})
 
-    def _fits(self, size: int, reserve: int) -> bool:
-        return self.budget is None or self.used + size + reserve <= self.budget
+    def _fits(self, size: int, reserve: int, used: int | None = None) -> bool:
+        return self.budget is None or (self.used if used is None else used) + size + reserve <= self.budget
 
     # -- pixels -----------------------------------------------------------------------------
 
-    def _write_series(self, series: SeriesEntry, members: list[_Instance], reserve: int) -> None:
-        """Previews of every frame; embedded copies while the whole series fits the budget."""
-        self.embedding = self._may_embed(members, reserve)
-        for instance in members:
-            shown = 0
-            try:
-                for frame in web_pixels.frames(instance.web.source):  # one frame in memory at a time
-                    image = self._add_image(series, instance, shown)
-                    shown += 1
-                    self._write_preview(series, image, frame)
-                    if self.embedding:
-                        self.embedding = self._write_data(series, image, frame, reserve)
-            except (ValueError, RuntimeError, NotImplementedError):
-                self.undecodable += 1  # pydicom cannot decode it here: the viewer reads the original (daikon)
-            for frame_index in range(shown, instance.frames):
-                self._add_image(series, instance, frame_index)
+    def _render_all(self, plan: list[_Planned]) -> None:
+        """Previews of every frame; embedded copies while the whole series fits the budget.
+
+        Tasks of CHUNK_INSTANCES instances go out in order, at most TASKS_PER_WORKER per worker ahead
+        of the replay (memory stays flat); results come back and are replayed in the same order."""
+        items = list(self._items(plan))
+        inline = isinstance(self.executor, _Inline)
+        chunk = 1 if inline else CHUNK_INSTANCES
+        ahead = 1 if inline else self.workers * TASKS_PER_WORKER
+        pending: deque[tuple[list[tuple[_Item, _Job]], Future[list[_Rendered]]]] = deque()
+        position = 0
+        while position < len(items) or pending:
+            while position < len(items) and len(pending) < ahead:
+                batch = [(item, self._job(item, exact=not pending and n == 0))
+                         for n, item in enumerate(items[position:position + chunk])]
+                position += len(batch)
+                pending.append((batch, self.executor.submit(_render_jobs, self.stage, [job for _, job in batch])))
+            batch, future = pending.popleft()
+            for (item, job), rendered in zip(batch, future.result(), strict=True):
+                self._replay(item, job, rendered)
+
+    @staticmethod
+    def _items(plan: list[_Planned]) -> Iterator[_Item]:
+        for planned in plan:
+            first = 1
+            for index, instance in enumerate(planned.members):
+                yield _Item(planned, instance, first, index == 0)
+                first += instance.frames
+
+    def _job(self, item: _Item, *, exact: bool) -> _Job:
+        folder = f"IHE_PDI/{item.planned.series.key}"
+        return _Job(item.instance.web.source, folder, item.first, item.instance.frames,
+                    self._embed_ahead(item.planned, exact=exact), self.compress)
+
+    def _embed_ahead(self, planned: _Planned, *, exact: bool) -> bool:
+        """Whether a worker writes copies for a series the replay may not have reached: False only
+        when the replay is sure to decide so too (within a series embedding only stops)."""
+        if planned is self.current:
+            return self.embedding
+        if exact:
+            return self._may_embed(planned)
+        if self.budget is None or not self.overflowed:
+            return True
+        return self._fits(planned.bound, planned.reserve, used=self.floor)
+
+    def _may_embed(self, planned: _Planned) -> bool:
+        """Embed when sure to fit (uncompressed size); else try, RLE may make it fit, until a series failed."""
+        if self._fits(planned.bound, planned.reserve):
+            return True
+        return not self.overflowed
+
+    def _replay(self, item: _Item, job: _Job, rendered: _Rendered) -> None:
+        series = item.planned.series
+        if item.opens_series:
+            self.current, self.floor = item.planned, self.used
+            self.embedding = self._may_embed(item.planned)
+        if self.embedding and not job.embed:
+            raise AssertionError(f"copies of {job.source} were skipped but are wanted")  # a bug
+        for index, shown in enumerate(rendered.shown):
+            image = self._add_image(series, item.instance, index)
+            image.preview = f"{job.folder}/IM{len(series.images):05d}.JPG"
+            image.preview_size = shown.preview_size
+            self.previews.append((series, image, self._count(shown.preview_bytes)))
+            if shown.data_bytes is not None:
+                self._take_data(series, image, f"{job.folder}/DA{len(series.images):05d}.JS", shown.data_bytes,
+                                item.planned.reserve)
+        if rendered.undecodable:
+            self.undecodable += 1
+        for frame_index in range(len(rendered.shown), item.instance.frames):
+            self._add_image(series, item.instance, frame_index)
 
     def _add_image(self, series: SeriesEntry, instance: _Instance, frame_index: int) -> ImageEntry:
         image = ImageEntry(dicom=instance.web.medium_path, sop=instance.sop, frame=frame_index, number=instance.number)
@@ -285,32 +522,19 @@ class _Writer:
         self.progress(self.done, self.total, "viewer")
         return image
 
-    def _may_embed(self, members: list[_Instance], reserve: int) -> bool:
-        """Embed when sure to fit (uncompressed size); else try, RLE may make it fit, until a series failed."""
-        if self._fits(sum(i.copy_bound for i in members), reserve):
-            return True
-        return not self.overflowed
-
-    def _write_preview(self, series: SeriesEntry, image: ImageEntry, frame: web_pixels.Frame) -> None:
-        jpeg, width, height = web_pixels.preview_jpeg(frame)
-        image.preview = f"IHE_PDI/{series.key}/IM{len(series.images):05d}.JPG"
-        image.preview_size = (width, height)
-        self.previews.append((series, image, self._write(image.preview, jpeg)))
-
-    def _write_data(self, series: SeriesEntry, image: ImageEntry, frame: web_pixels.Frame, reserve: int) -> bool:
-        """Write one embedded copy; on overflow remove the series' copies and say so (False)."""
-        path = f"IHE_PDI/{series.key}/DA{len(series.images):05d}.JS"
-        meta, text = web_pixels.embedded_copy(frame)
-        script = web_pages.data_script(path, meta, text).encode("ascii")
-        if not self._fits(blocks(len(script)), reserve):
-            self._drop_copies(series)
-            self.overflowed = True
-            return False
-        size = self._write(path, script)
-        self.data_bytes += size
-        self.copies.setdefault(series.key, []).append((path, size))
+    def _take_data(self, series: SeriesEntry, image: ImageEntry, path: str, size: int, reserve: int) -> None:
+        """Keep one embedded copy a worker wrote; on overflow remove the series' copies and stop embedding."""
+        if not self.embedding or not self._fits(blocks(size), reserve):
+            (self.stage / path).unlink()
+            if self.embedding:
+                self._drop_copies(series)
+                self.overflowed = True
+                self.embedding = False
+            return
+        taken = self._count(size)
+        self.data_bytes += taken
+        self.copies.setdefault(series.key, []).append((path, taken))
         image.data = path
-        return True
 
     def _drop_copies(self, series: SeriesEntry) -> None:
         for relative, size in self.copies.pop(series.key, []):
@@ -374,40 +598,77 @@ def _int(ds: Dataset, keyword: str) -> int | None:
         return None
 
 
-def _layout(instances: Sequence[WebInstance]) -> tuple[list[PatientEntry], dict[str, list[_Instance]], int]:
-    """Patients > studies > series > instances in a stable order, from the headers alone."""
+@dataclass(frozen=True)
+class _Header:
+    """What the layout needs of one instance (read where its pixels are: small, crosses processes)."""
+
+    patient: tuple[str, str, str, str]  # PatientID, PatientName, PatientBirthDate, PatientSex
+    study: tuple[str, str, str, str, str]  # StudyInstanceUID, StudyDate, StudyTime, StudyDescription, AccessionNumber
+    series: tuple[str, int | None, str, str]  # SeriesInstanceUID, SeriesNumber, Modality, SeriesDescription
+    sop: str
+    number: int | None
+    frames: int
+    copy_bound: int
+    raw_need: int
+
+
+def _read_headers(webs: Sequence[WebInstance]) -> list[_Header | None]:
+    """A task of the header pass; None for an instance without pixels (a report, a presentation state)."""
+    return [_header(dcmread(web.source, stop_before_pixels=True)) for web in webs]
+
+
+def _header(ds: Dataset) -> _Header | None:
+    if not all(k in ds for k in ("Rows", "Columns", "BitsAllocated")):
+        return None
+    frames = _int(ds, "NumberOfFrames") or 1
+    return _Header(
+        patient=(_text(ds, "PatientID"), _text(ds, "PatientName"), _text(ds, "PatientBirthDate"),
+                 _text(ds, "PatientSex")),
+        study=(_text(ds, "StudyInstanceUID"), _text(ds, "StudyDate"), _text(ds, "StudyTime"),
+               _text(ds, "StudyDescription"), _text(ds, "AccessionNumber")),
+        series=(_text(ds, "SeriesInstanceUID"), _int(ds, "SeriesNumber"), _text(ds, "Modality"),
+                _text(ds, "SeriesDescription")),
+        sop=_text(ds, "SOPInstanceUID"), number=_int(ds, "InstanceNumber"), frames=frames,
+        copy_bound=_copy_bound(ds, frames), raw_need=_raw_need(ds, frames))
+
+
+def _headers(instances: Sequence[WebInstance], executor: Executor) -> Iterator[_Header | None]:
+    chunks = [instances[n:n + HEADER_CHUNK] for n in range(0, len(instances), HEADER_CHUNK)]
+    for chunk in executor.map(_read_headers, chunks):
+        yield from chunk
+
+
+def _layout(instances: Sequence[WebInstance],
+            executor: Executor) -> tuple[list[PatientEntry], dict[str, list[_Instance]], int, int]:
+    """Patients > studies > series > instances in a stable order, from the headers alone; also how
+    many instances have no pixels (skipped) and the bytes their raw copies and previews may need."""
     patients: dict[tuple[str, str], PatientEntry] = {}
     studies: dict[str, StudyEntry] = {}
     series: dict[str, SeriesEntry] = {}
     members: dict[str, list[_Instance]] = {}
-    skipped = 0
-    for web in instances:
-        ds = dcmread(web.source, stop_before_pixels=True)
-        if not all(k in ds for k in ("Rows", "Columns", "BitsAllocated")):
+    skipped = raw_need = 0
+    for web, header in zip(instances, _headers(instances, executor), strict=True):
+        if header is None:
             skipped += 1
             continue
-        patient_key = (_text(ds, "PatientID"), _text(ds, "PatientName"))
+        patient_id, patient_name, birth_date, sex = header.patient
+        patient_key = (patient_id, patient_name)
         if patient_key not in patients:
-            patients[patient_key] = PatientEntry(
-                name=patient_key[1], id=patient_key[0], birth_date=_text(ds, "PatientBirthDate"),
-                sex=_text(ds, "PatientSex"))
-        study_uid = _text(ds, "StudyInstanceUID")
+            patients[patient_key] = PatientEntry(name=patient_name, id=patient_id, birth_date=birth_date, sex=sex)
+        study_uid, date, time, description, accession = header.study
         if study_uid not in studies:
-            studies[study_uid] = StudyEntry(
-                uid=study_uid, date=_text(ds, "StudyDate"), time=_text(ds, "StudyTime"),
-                description=_text(ds, "StudyDescription"), accession=_text(ds, "AccessionNumber"))
+            studies[study_uid] = StudyEntry(uid=study_uid, date=date, time=time, description=description,
+                                            accession=accession)
             patients[patient_key].studies.append(studies[study_uid])
-        series_uid = _text(ds, "SeriesInstanceUID")
+        series_uid, number, modality, series_description = header.series
         if series_uid not in series:
-            series[series_uid] = SeriesEntry(
-                uid=series_uid, key="", number=_int(ds, "SeriesNumber"), modality=_text(ds, "Modality"),
-                description=_text(ds, "SeriesDescription"))
+            series[series_uid] = SeriesEntry(uid=series_uid, key="", number=number, modality=modality,
+                                             description=series_description)
             studies[study_uid].series.append(series[series_uid])
             members[series_uid] = []
-        frames = _int(ds, "NumberOfFrames") or 1
-        members[series_uid].append(_Instance(web, _text(ds, "SOPInstanceUID"), _int(ds, "InstanceNumber"),
-                                             frames, _copy_bound(ds, frames)))
-    return _ordered(list(patients.values()), members) + (skipped,)
+        members[series_uid].append(_Instance(web, header.sop, header.number, header.frames, header.copy_bound))
+        raw_need += header.raw_need
+    return _ordered(list(patients.values()), members) + (skipped, raw_need)
 
 
 def _ordered(patients: list[PatientEntry],

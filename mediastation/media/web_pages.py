@@ -112,9 +112,16 @@ def _series_json(series: SeriesEntry) -> dict[str, Any]:
     }
 
 
-def data_script(key: str, meta: dict[str, Any], base64_text: str) -> str:
+def data_script(key: str, meta: dict[str, Any], base64_payload: bytes) -> bytes:
     """IHE_PDI/SEnnnn/DAnnnnn.JS: one frame's embedded copy, loaded by the viewer with <script>."""
-    return f"DISC_DATA({js_json(key)},{js_json(meta)},\"{base64_text}\");\n"
+    head, tail = data_script_frame(key, meta)
+    return head + base64_payload + tail
+
+
+def data_script_frame(key: str, meta: dict[str, Any]) -> tuple[bytes, bytes]:
+    """What goes before and after the base64 payload in a data script (ASCII), so that a large
+    payload can be written to the file as it is, without a copy."""
+    return f"DISC_DATA({js_json(key)},{js_json(meta)},\"".encode("ascii"), b'");\n'
 
 
 def _name(value: str) -> str:
@@ -196,8 +203,8 @@ def plain_index(patients: list[PatientEntry], language: str) -> str:
     """IHE_PDI/INDEX.HTM: XHTML 1.0 Strict, no script; every preview by a lower-case link."""
     lang = escape(language)
     out = [
-        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
-        '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">',
+        ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+         '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">'),
         f'<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="{lang}" lang="{lang}">',
         '<head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />',
         f"<title>{escape(TITLE)}</title>",
