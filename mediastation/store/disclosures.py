@@ -89,17 +89,15 @@ class DisclosureLog:
         return _stored(row) if row is not None else None
 
     def for_patient(self, patient_hetu: str) -> list[StoredEntry]:
-        with self.database.session() as session:
-            rows = session.scalars(
-                select(DisclosureRow).where(DisclosureRow.patient_hetu == patient_hetu).order_by(DisclosureRow.seq)
-            ).all()
-        return [_stored(row) for row in rows]
+        return self._where(DisclosureRow.patient_hetu == patient_hetu)
 
     def for_request(self, request_id: str) -> list[StoredEntry]:
+        return self._where(DisclosureRow.request_id == request_id)
+
+    def _where(self, condition: Any) -> list[StoredEntry]:
+        """The entries matching `condition`, in chain order."""
         with self.database.session() as session:
-            rows = session.scalars(
-                select(DisclosureRow).where(DisclosureRow.request_id == request_id).order_by(DisclosureRow.seq)
-            ).all()
+            rows = session.scalars(select(DisclosureRow).where(condition).order_by(DisclosureRow.seq)).all()
         return [_stored(row) for row in rows]
 
     def request_ids(self) -> set[str]:

@@ -59,8 +59,10 @@ class ExportEnvironment:
     progress: Progress = field(default=lambda done, total, what: None)
 
     def home_path_text(self, value: str) -> str:
-        """A path setting with `{home}` expanded."""
-        return value.replace("{home}", str(self.home))
+        """A path setting with `{home}` expanded (the one placeholder config.expand_home knows)."""
+        from mediastation.config import expand_home
+
+        return expand_home(value, self.home)
 
     def home_path(self, value: str) -> Path:
         return Path(self.home_path_text(value)).expanduser()
