@@ -80,6 +80,38 @@ class FolderBurner:
         return WrittenMedium(burner=self.name, target=str(self.directory), bytes=written, sha256=digest,
                              location=str(target), kind="image", label=label)
 
+    def move_image(self, image: Path, *, label: str, sha256: str, size: int,
+                   progress: ProgressCallback | None = None) -> WrittenMedium:
+        """Take the image file itself into the folder when both are on one file system: a rename
+        instead of copying a gigabyte (the export's images are fsynced when built). The caller gives
+        the image up; `sha256`/`size` are what it knows of the bytes and `verify` reads them again.
+        On another file system, or when the image is gone but the folder already holds it (a
+        resumed job), the same as `write_image` / an existing medium."""
+        image = Path(image)
+        report = progress or no_progress
+        existing = self.directory / image.name
+        if not image.exists():
+            if existing.is_file() and existing.stat().st_size == size:  # moved by an earlier pass
+                report(size, size, "written")
+                return WrittenMedium(burner=self.name, target=str(self.directory), bytes=size, sha256=sha256,
+                                     location=str(existing), kind="image", label=label)
+            raise DriveError(f"{image} is gone and {existing} does not hold it; run the export again with --again")
+        if existing.exists():
+            return self.write_image(image, label=label, progress=progress)  # the same bytes there, or a refusal
+        target = self._target(image.name, size)
+        if image.stat().st_dev != self.directory.stat().st_dev:
+            return self.write_image(image, label=label, progress=progress)
+        stage = self.directory / f"{STAGE_PREFIX}{uuid.uuid4().hex}"
+        try:
+            os.replace(image, stage)
+            self._commit(stage, target)
+        except OSError as exc:
+            raise DriveError(f"cannot move {image} to {target}: {exc.strerror or exc}") from None
+        _fsync_dir(self.directory)
+        report(size, size, "written")
+        return WrittenMedium(burner=self.name, target=str(self.directory), bytes=size, sha256=sha256,
+                             location=str(target), kind="image", label=label)
+
     def write_tree(self, tree: Path, *, label: str, progress: ProgressCallback | None = None) -> WrittenMedium:
         tree = Path(tree)
         files = tree_files(tree)

@@ -34,7 +34,7 @@ def test_image_has_level1_and_joliet_names_and_volume_id(tmp_path: Path) -> None
     finally:
         iso.close()
     assert set(read_back(image.path)) == {"DICOMDIR", "README.TXT", "DICOM/PT000000/ST000000/IM000000"}
-    verify_image(image.path, tree, volume_id="HUS1_1")
+    assert verify_image(image.path, tree, volume_id="HUS1_1", expected_sha256=image.sha256) == image.sha256
 
 
 def test_verification_catches_a_flipped_byte(tmp_path: Path) -> None:
@@ -53,6 +53,23 @@ def test_verification_catches_a_file_missing_from_the_image(tmp_path: Path) -> N
     image = build_iso(tree, tmp_path / "X.iso", volume_id="X")
     (tree / "LETTER.PDF").write_bytes(b"%PDF")
     with pytest.raises(IsoVerificationFailed, match="LETTER.PDF: missing"):
+        verify_image(image.path, tree)
+
+
+def test_verification_catches_a_wrong_volume_id_digest_or_truncation(tmp_path: Path) -> None:
+    tree = _tree(tmp_path / "tree")
+    image = build_iso(tree, tmp_path / "X.iso", volume_id="X")
+    with pytest.raises(IsoVerificationFailed, match="volume id is 'X'"):
+        verify_image(image.path, tree, volume_id="Y")
+    with pytest.raises(IsoVerificationFailed, match="reads back with SHA-256"):
+        verify_image(image.path, tree, expected_sha256="0" * 64)
+    iso = pycdlib.PyCdlib()
+    iso.open(str(image.path))
+    record = iso.get_record(joliet_path="/DICOM/PT000000/ST000000/IM000000")
+    end = record.extent_location() * SECTOR + 2500  # half of the DICOM file is cut off
+    iso.close()
+    image.path.write_bytes(image.path.read_bytes()[:end])
+    with pytest.raises(IsoVerificationFailed, match="IM000000: content differs"):
         verify_image(image.path, tree)
 
 

@@ -387,3 +387,20 @@ def test_preview_lookup_table_equals_windowing_each_pixel(dtype: str, photometri
     if photometric == "MONOCHROME1":
         expected = 255 - expected
     np.testing.assert_array_equal(web_pixels.grey(frame), expected)
+
+
+def test_a_series_projected_not_to_fit_stops_compressing_early(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mediastation.media import web
+
+    study = [make_study(tmp_path / "src", modality="CT", images=60, series=1, seed=44, rows=128, cols=128)]
+    floor = lay_out(study, tmp_path / "t0", budget_bytes=10**10).report  # raw copies surely fit
+    picker = lay_out(study, tmp_path / "t1", budget_bytes=floor.bytes_used - floor.data_bytes).report
+    squeezed = lay_out(study, tmp_path / "t2", budget_bytes=floor.bytes_used - 2048).report  # RLE needed, fits
+    assert picker.decision == "picker" and squeezed.decision == "embedded" and squeezed.data_bytes < floor.data_bytes
+    calls: list[bool] = []
+    original = web_pixels.embedded_copy
+    monkeypatch.setattr(web_pixels, "embedded_copy", lambda frame, **kw: calls.append(True) or original(frame, **kw))
+    half = picker.bytes_used + squeezed.data_bytes // 2  # RLE copies of only half the series fit
+    run = lay_out(study, tmp_path / "t3", budget_bytes=half)
+    assert run.report.decision == "picker" and run.report.data_bytes == 0 and run.report.bytes_used <= half
+    assert web.PROJECTION_SAMPLE <= len(calls) <= web.PROJECTION_SAMPLE + 1  # not all 60 frames compressed

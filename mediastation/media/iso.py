@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pycdlib
 
@@ -23,6 +24,7 @@ DIR_NAME = re.compile(r"^[A-Z0-9_]{1,8}$")
 FILE_NAME = re.compile(r"^[A-Z0-9_]{1,8}(\.[A-Z0-9_]{1,3})?$")
 VOLUME_ID = re.compile(r"^[A-Z0-9_]{1,16}$")
 CHUNK = 1 << 20
+VERIFY_CHUNK = 8 << 20
 
 
 class NotIso9660Name(MediaStationError):
@@ -132,27 +134,113 @@ def read_back(source: Path | str) -> dict[str, str]:
         iso.close()
 
 
-def verify_image(source: Path | str, tree: Path, *, volume_id: str | None = None) -> None:
-    """Every staged file is on the medium with the same bytes, and nothing else is (b45)."""
-    on_medium = read_back(source)
-    staged = {p.relative_to(tree).as_posix(): sha256_file(p) for p in sorted(tree.rglob("*")) if p.is_file()}
-    problems = [f"{name}: missing on the medium" for name in sorted(staged.keys() - on_medium.keys())]
-    problems += [f"{name}: on the medium but not staged" for name in sorted(on_medium.keys() - staged.keys())]
-    problems += [f"{name}: content differs (SHA-256)" for name in sorted(staged.keys() & on_medium.keys())
-                 if staged[name] != on_medium[name]]
-    if volume_id is not None:
-        actual = _volume_id(source)
-        if actual != volume_id:
-            problems.append(f"volume id is {actual!r}, expected {volume_id!r}")
+def verify_image(source: Path | str, tree: Path, *, volume_id: str | None = None,
+                 expected_sha256: str | None = None) -> str:
+    """Every staged file is on the medium with the same bytes, nothing else is, the volume id is
+    right and (when given) the whole image has `expected_sha256` (b45). Returns the image's SHA-256.
+
+    One sequential pass over the medium: the directory gives each file's extent, each extent is
+    compared byte for byte with its staged file (stronger than equal digests, and cheaper), and a
+    second thread hashes the whole image on the way; a read error is a failed verification."""
+    try:
+        extents, actual_volume = _extents(source)
+    except (pycdlib.pycdlibexception.PyCdlibException, OSError) as exc:
+        raise IsoVerificationFailed(f"{source}: cannot be read as ISO 9660: {exc}") from None
+    staged = {p.relative_to(tree).as_posix(): p for p in sorted(tree.rglob("*")) if p.is_file()}
+    problems = [f"{name}: missing on the medium" for name in sorted(staged.keys() - extents.keys())]
+    problems += [f"{name}: on the medium but not staged" for name in sorted(extents.keys() - staged.keys())]
+    if volume_id is not None and actual_volume != volume_id:
+        problems.append(f"volume id is {actual_volume!r}, expected {volume_id!r}")
+    shared = {name: extents[name] for name in staged.keys() & extents.keys()}
+    try:
+        differing, digest = _compare_pass(source, shared, staged)
+    except OSError as exc:
+        raise IsoVerificationFailed(f"{source}: reading it back failed: {exc.strerror or exc}") from None
+    problems += [f"{name}: content differs (SHA-256)" for name in differing]
+    if expected_sha256 is not None and digest != expected_sha256:
+        problems.append(f"the image reads back with SHA-256 {digest}, {expected_sha256} was written")
     if problems:
         raise IsoVerificationFailed(f"{source}: verification failed: " + "; ".join(problems[:20]),
                                     details={"problems": problems})
+    return digest
 
 
-def _volume_id(source: Path | str) -> str:
+def _extents(source: Path | str) -> tuple[dict[str, tuple[int, int]], str]:
+    """(byte offset, length) of every file on the medium by Joliet path, and the volume id."""
     iso = pycdlib.PyCdlib()
     iso.open(str(source))
     try:
-        return iso.pvd.volume_identifier.decode("ascii").strip()
+        found: dict[str, tuple[int, int]] = {}
+        block = iso.logical_block_size
+
+        def walk(path: str) -> None:
+            for child in iso.list_children(joliet_path=path):
+                if child.is_dot() or child.is_dotdot():
+                    continue
+                name = child.file_identifier().decode("utf-16_be")
+                full = f"{path.rstrip('/')}/{name}"
+                if child.is_dir():
+                    walk(full)
+                else:
+                    found[full.lstrip("/")] = (child.extent_location() * block, child.get_data_length())
+
+        walk("/")
+        return found, iso.pvd.volume_identifier.decode("ascii").strip()
     finally:
         iso.close()
+
+
+def _compare_pass(source: Path | str, extents: dict[str, tuple[int, int]],
+                  staged: dict[str, Path]) -> tuple[list[str], str]:
+    """Read the medium once from start to end: each extent against its staged file, all of it hashed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    order = sorted(extents.items(), key=lambda item: item[1][0])
+    differing: set[str] = set()
+    digest = hashlib.sha256()
+    opened: dict[str, Any] = {}
+    position, index = 0, 0
+    with open(source, "rb", buffering=0) as medium, ThreadPoolExecutor(max_workers=1) as hasher:
+        pending = None
+        try:
+            while chunk := medium.read(VERIFY_CHUNK):
+                if pending is not None:
+                    pending.result()
+                pending = hasher.submit(digest.update, chunk)  # hashlib lets go of the GIL
+                end = position + len(chunk)
+                while index < len(order) and order[index][1][0] < end:
+                    name, (start, length) = order[index]
+                    _compare_slice(name, start, length, chunk, position, staged, opened, differing)
+                    if start + length > end:
+                        break  # continues into the next chunk
+                    index += 1
+                position = end
+            if pending is not None:
+                pending.result()
+        finally:
+            for handle in opened.values():
+                handle.close()
+    for name, (start, length) in order[index:]:  # extents beyond the end of a short medium
+        if length:
+            differing.add(name)
+    for name, (_start, length) in order:
+        if staged[name].stat().st_size != length:
+            differing.add(name)
+    return sorted(differing), digest.hexdigest()
+
+
+def _compare_slice(name: str, start: int, length: int, chunk: bytes, position: int, staged: dict[str, Path],
+                   opened: dict[str, Any], differing: set[str]) -> None:
+    """The part of `name`'s extent inside `chunk` against the same bytes of the staged file."""
+    if length == 0 or name in differing:
+        return
+    handle = opened.get(name)
+    if handle is None:
+        handle = opened[name] = open(staged[name], "rb")
+    begin = max(start, position)
+    stop = min(start + length, position + len(chunk))
+    piece = memoryview(chunk)[begin - position:stop - position]
+    if handle.read(len(piece)) != piece:
+        differing.add(name)
+    if stop == start + length:
+        opened.pop(name).close()

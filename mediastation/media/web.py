@@ -64,6 +64,7 @@ PAGE_RESERVE_PER_IMAGE = 700  # ... and per image
 DEFAULT_WORKERS = 2  # processes for the pixels (the stations have 2 cores)
 PARALLEL_MIN_INSTANCES = 100  # fewer: in this process (starting the workers costs about what they save)
 CHUNK_INSTANCES = 4  # instances per worker task
+PROJECTION_SAMPLE = 16  # copies of a series seen before its size is projected from them
 TASKS_PER_WORKER = 2  # tasks queued per worker ahead of the replay: both busy, memory flat
 HEADER_CHUNK = 64  # instances per task of the header pass
 ISO_NAME = re.compile(r"^[A-Z0-9_]{1,8}(\.[A-Z0-9_]{1,3})?$")
@@ -523,8 +524,9 @@ class _Writer:
         return image
 
     def _take_data(self, series: SeriesEntry, image: ImageEntry, path: str, size: int, reserve: int) -> None:
-        """Keep one embedded copy a worker wrote; on overflow remove the series' copies and stop embedding."""
-        if not self.embedding or not self._fits(blocks(size), reserve):
+        """Keep one embedded copy a worker wrote; on overflow, or once the copies so far project an
+        overflow, remove the series' copies and stop embedding (no more compression work for it)."""
+        if not self.embedding or not self._fits(blocks(size), reserve) or self._projects_overflow(series, size, reserve):
             (self.stage / path).unlink()
             if self.embedding:
                 self._drop_copies(series)
@@ -535,6 +537,19 @@ class _Writer:
         self.data_bytes += taken
         self.copies.setdefault(series.key, []).append((path, taken))
         image.data = path
+
+    def _projects_overflow(self, series: SeriesEntry, size: int, reserve: int) -> bool:
+        """Whether the series' copies so far, PROJECTION_SAMPLE of them at least, extrapolated to its
+        frames still to come, would overflow the budget. Only tried copies (RLE) vary in size; the
+        projection only ever stops what would very likely fail later, after the same work."""
+        if self.budget is None or not self.compress or self.current is None:
+            return False
+        kept = self.copies.get(series.key, [])
+        if len(kept) + 1 < PROJECTION_SAMPLE:
+            return False
+        frames = sum(i.frames for i in self.current.members)
+        average = (sum(taken for _path, taken in kept) + blocks(size)) / (len(kept) + 1)
+        return not self._fits(int(average * (frames - len(kept))), reserve)
 
     def _drop_copies(self, series: SeriesEntry) -> None:
         for relative, size in self.copies.pop(series.key, []):

@@ -30,6 +30,9 @@ except ImportError:  # pragma: no cover - optional speed-up
 
 PREVIEW_SIZE = 512
 PREVIEW_QUALITY = 85
+# Huffman-optimised JPEGs are about 6 % smaller but take 2.5 times as long to encode (measured on
+# 512 x 512 CT); a preview is a convenience beside the original, so the faster form is written.
+PREVIEW_OPTIMIZE = False
 # pylibjpeg-rle (Rust) writes the same bytes as pydicom's pure-Python encoder, about 50 times faster.
 _RLE_PLUGIN = "pylibjpeg" if "pylibjpeg" in RLELosslessEncoder.available_plugins else "pydicom"
 _INTEGER_TYPES = {np.dtype("uint8"), np.dtype("int8"), np.dtype("uint16"), np.dtype("int16")}
@@ -172,7 +175,7 @@ def preview_jpeg(frame: Frame) -> tuple[bytes, int, int]:
     image = Image.fromarray(frame.stored, "RGB") if frame.colour else Image.fromarray(grey(frame), "L")
     image.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=PREVIEW_QUALITY, optimize=True)
+    image.save(out, "JPEG", quality=PREVIEW_QUALITY, optimize=PREVIEW_OPTIMIZE)
     return out.getvalue(), image.width, image.height
 
 

@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydicom import dcmread
-from pydicom.errors import InvalidDicomError
-
 from mediastation.domain.matching import StudyFound
 from mediastation.errors import OutsidePartyError, PacsError
 from mediastation.pacs.archive import ProgressCallback, RetrievedStudy, instance_file_name, part_path, publish
@@ -151,21 +148,30 @@ class FolderArchive:
         return found
 
     def _read_header(self, path: Path) -> dict[str, str] | None:
-        """The indexed attributes of a PS3.10 instance; None for anything else (README, DICOMDIR...)."""
+        """The indexed attributes of a PS3.10 instance; None for anything else (README, DICOMDIR...).
+        Read with the station's header scanner (about 5 times quicker than pydicom: a fresh archive of
+        2,000 files is indexed within the export); values it would default count as absent."""
+        from mediastation.dicom.headers import InvalidInstanceError, NotDicomError, read_header
+
         self.headers_read += 1
         try:
-            ds = dcmread(path, stop_before_pixels=True, specific_tags=_TAGS)
-        except (InvalidDicomError, OSError, ValueError, EOFError, KeyError, TypeError, AttributeError):
+            header = read_header(path)
+        except (NotDicomError, InvalidInstanceError, OSError, ValueError, EOFError, KeyError, TypeError,
+                AttributeError):
             return None
-        if str(ds.file_meta.get("MediaStorageSOPClassUID", "")) == DIRECTORY_SOP_CLASS:
+        if header.sop_class_uid == DIRECTORY_SOP_CLASS:
             return None
+        missing = set(header.filled)
         values = {
-            "accession": ds.get("AccessionNumber"), "study_uid": ds.get("StudyInstanceUID"),
-            "sop_uid": ds.get("SOPInstanceUID"), "description": ds.get("StudyDescription"),
-            "date": ds.get("StudyDate"), "time": ds.get("StudyTime"), "patient_id": ds.get("PatientID"),
-            "patient_name": ds.get("PatientName"), "modality": ds.get("Modality"),
+            "accession": header.accession_number, "study_uid": header.study_instance_uid,
+            "sop_uid": header.sop_instance_uid, "description": header.study_description,
+            "date": header.study_date, "time": header.study_time, "patient_id": header.patient_id,
+            "patient_name": header.patient_name, "modality": header.modality,
         }
-        record = {key: "" if value is None else str(value).strip() for key, value in values.items()}
+        keywords = {"study_uid": "StudyInstanceUID", "date": "StudyDate", "time": "StudyTime",
+                    "patient_id": "PatientID", "modality": "Modality"}
+        record = {key: "" if keywords.get(key) in missing or value is None else str(value).strip()
+                  for key, value in values.items()}
         return record if record["study_uid"] and record["sop_uid"] else None
 
     def _load_index(self) -> dict[str, dict[str, Any]]:

@@ -250,7 +250,10 @@ def write(run: ExportRun) -> None:
     burner = _burner(run)
     written = []
     for disc, image in zip(run.detail["discs"], run.detail["images"], strict=True):
-        if "image" in image:
+        if "image" in image and hasattr(burner, "move_image"):  # the folder burner takes the file itself
+            medium = burner.move_image(Path(image["image"]), label=disc["fileset_id"], sha256=image["sha256"],
+                                       size=image["bytes"], progress=run.env.progress)
+        elif "image" in image:
             medium = burner.write_image(Path(image["image"]), label=disc["fileset_id"], progress=run.env.progress)
         else:
             medium = burner.write_tree(Path(image["tree"]), label=disc["fileset_id"], progress=run.env.progress)
@@ -314,9 +317,12 @@ def verify(run: ExportRun) -> None:
             raise IsoVerificationFailed(f"disc {disc['index']}: the file-set is not valid: " + "; ".join(problems[:10]),
                                         details={"problems": problems})
         medium = _written_medium(written)
-        burner.verify(medium, expected_sha256=image.get("sha256"), expected_tree=None if "image" in image else tree)
-        if "image" in image and Path(medium.location).is_file():
-            verify_image(Path(medium.location), tree, volume_id=disc["fileset_id"])
+        if "image" in image and burner.kind == "folder":  # one pass: image digest and every file's bytes
+            verify_image(Path(medium.location), tree, volume_id=disc["fileset_id"], expected_sha256=image["sha256"])
+        else:
+            burner.verify(medium, expected_sha256=image.get("sha256"), expected_tree=None if "image" in image else tree)
+            if "image" in image and Path(medium.location).is_file():
+                verify_image(Path(medium.location), tree, volume_id=disc["fileset_id"])
         media.append(_medium_document(run, disc, image, written, profile))
     run.detail["media"] = media
 

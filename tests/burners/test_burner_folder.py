@@ -113,3 +113,28 @@ def test_failed_write_leaves_nothing(tmp_path: Path, source_tree: Path, monkeypa
         FolderBurner(out).write_tree(source_tree, label="X")
     assert "No space left" in caught.value.message and caught.value.exit_status == 3
     assert list(out.iterdir()) == []
+
+
+def test_an_image_on_the_same_file_system_is_moved_not_copied(tmp_path: Path, iso_image: Path) -> None:
+    content, inode = iso_image.read_bytes(), iso_image.stat().st_ino
+    digest = FolderBurner(tmp_path / "x").write_image(iso_image, label="X").sha256
+    burner = FolderBurner(tmp_path / "out")
+    written = burner.move_image(iso_image, label="TESTDISC", sha256=digest, size=len(content))
+    target = tmp_path / "out" / "disc.iso"
+    assert not iso_image.exists() and target.stat().st_ino == inode  # renamed: no second gigabyte written
+    assert target.read_bytes() == content and written.location == str(target)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["disc.iso"]
+    burner.verify(written)
+    again = burner.move_image(iso_image, label="TESTDISC", sha256=digest, size=len(content))  # a resumed job
+    assert again.location == written.location
+    with pytest.raises(DriveError, match="is gone"):
+        burner.move_image(iso_image, label="TESTDISC", sha256=digest, size=len(content) + 2048)
+
+
+def test_moving_onto_an_existing_different_image_is_refused(tmp_path: Path, iso_image: Path) -> None:
+    out = tmp_path / "out"
+    FolderBurner(out).write_image(iso_image, label="A")
+    flip_byte(iso_image, 100)
+    with pytest.raises(MediumNotBlank):
+        FolderBurner(out).move_image(iso_image, label="A", sha256="0" * 64, size=iso_image.stat().st_size)
+    assert iso_image.exists()  # nothing was taken
