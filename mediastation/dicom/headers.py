@@ -278,6 +278,21 @@ class _Buffer:
             self.data += more
 
 
+def meta_uids(path: Path | str) -> tuple[str, str] | None:
+    """(Media Storage SOP Class UID, Transfer Syntax UID) from the file meta alone, read by the
+    walker (a tenth of pydicom's read_file_meta_info); None when the file is not a plain PS3.10 file
+    the walker reads (the caller asks pydicom). OSError when it cannot be read."""
+    with open(path, "rb") as handle:
+        buffer = _Buffer(handle)
+        if len(buffer.data) < 132 or buffer.data[128:132] != b"DICM":
+            return None
+        try:
+            meta, _position = _walk_meta(buffer, 132)
+        except (_Fallback, struct.error):
+            return None
+    return _ascii(meta.get(0x00020002, b"")), _ascii(meta.get(0x00020010, b""))
+
+
 def _scan(path: Path) -> tuple[str, dict[int, bytes]] | None:
     """(transfer syntax, raw values by tag) for a little-endian PS3.10 file; None: ask pydicom."""
     with open(path, "rb") as handle:

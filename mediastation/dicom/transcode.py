@@ -87,6 +87,14 @@ class Conversion:
 
 def transfer_syntax_of(path: Path) -> str:
     """The file's (0002,0010), read from the file meta information only."""
+    from mediastation.dicom.headers import meta_uids
+
+    try:
+        quick = meta_uids(path)
+    except OSError as exc:
+        raise NotDicomError(f"{path} is not a readable DICOM file: {exc}") from exc
+    if quick is not None and quick[1]:
+        return quick[1]
     try:
         meta = read_file_meta_info(path)
     except (InvalidDicomError, OSError, EOFError, ValueError) as exc:

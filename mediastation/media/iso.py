@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,12 +64,14 @@ def build_iso(tree: Path, image: Path, *, volume_id: str, disc: tuple[int, int] 
         with open(tmp, "wb") as out:
             iso.write_fp(out, progress_cb=callback)
             out.flush()
-            os.fsync(out.fileno())
+            with ThreadPoolExecutor(max_workers=1) as hasher:  # hashed from the page cache while the disk syncs
+                digest = hasher.submit(sha256_file, tmp)
+                os.fsync(out.fileno())
+                sha256 = digest.result()
     finally:
         iso.close()
     tmp.replace(image)
-    return IsoImage(image, volume_id, image.stat().st_size, sha256_file(image),
-                    sum(1 for _r, d in entries if not d))
+    return IsoImage(image, volume_id, image.stat().st_size, sha256, sum(1 for _r, d in entries if not d))
 
 
 def _entries(tree: Path) -> list[tuple[str, bool]]:
@@ -239,7 +242,7 @@ def _compare_slice(name: str, start: int, length: int, chunk: bytes, position: i
         handle = opened[name] = open(staged[name], "rb")
     begin = max(start, position)
     stop = min(start + length, position + len(chunk))
-    piece = memoryview(chunk)[begin - position:stop - position]
+    piece = chunk[begin - position:stop - position]  # bytes, not a memoryview: compared with memcmp
     if handle.read(len(piece)) != piece:
         differing.add(name)
     if stop == start + length:

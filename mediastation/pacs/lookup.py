@@ -102,6 +102,16 @@ class ArchiveQuery:
 
     def study_instances(self, study_uid: str) -> dict[str, ArchivedInstance]:
         """Every instance of the study the archive holds, by SOP Instance UID."""
+        patient_id = self.study_patient_id(study_uid)
+        if patient_id is None:
+            return {}
+        found: dict[str, ArchivedInstance] = {}
+        for series_uid in self._series(study_uid):
+            found.update(self.series_instances(study_uid, series_uid, patient_id))
+        return found
+
+    def study_patient_id(self, study_uid: str) -> str | None:
+        """The Patient ID the archive files the study under (several joined by \\), None if no study."""
         query = Dataset()
         query.QueryRetrieveLevel = "STUDY"
         query.StudyInstanceUID = study_uid
@@ -109,15 +119,17 @@ class ArchiveQuery:
         studies = [s for s in self._find(query, StudyRootQueryRetrieveInformationModelFind)
                    if str(s.get("StudyInstanceUID", "")) == study_uid]
         if not studies:
-            return {}
+            return None
         patient_ids = {str(s.get("PatientID", "") or "") for s in studies}
-        patient_id = patient_ids.pop() if len(patient_ids) == 1 else "\\".join(sorted(patient_ids))
+        return patient_ids.pop() if len(patient_ids) == 1 else "\\".join(sorted(patient_ids))
+
+    def series_instances(self, study_uid: str, series_uid: str, patient_id: str) -> dict[str, ArchivedInstance]:
+        """The instances of one series the archive holds (IMAGE level), by SOP Instance UID."""
         found: dict[str, ArchivedInstance] = {}
-        for series_uid in self._series(study_uid):
-            for image in self._images(study_uid, series_uid):
-                uid = str(image.get("SOPInstanceUID", ""))
-                found[uid] = ArchivedInstance(uid, str(image.get("SOPClassUID", "") or ""), series_uid, study_uid,
-                                              patient_id)
+        for image in self._images(study_uid, series_uid):
+            uid = str(image.get("SOPInstanceUID", ""))
+            found[uid] = ArchivedInstance(uid, str(image.get("SOPClassUID", "") or ""), series_uid, study_uid,
+                                          patient_id)
         return found
 
     def _series(self, study_uid: str) -> list[str]:

@@ -178,6 +178,14 @@ def study_reports(study_files: Iterable[Path], accession: str) -> list[Report]:
 
 def _could_be_report(path: Path) -> bool:
     """A quick look at the file meta (the first few hundred bytes): images are passed over unread."""
+    from mediastation.dicom.headers import meta_uids
+
+    try:
+        quick = meta_uids(path)
+    except OSError:
+        return False
+    if quick is not None and quick[0]:
+        return is_report_sop_class(quick[0])
     try:
         meta = read_file_meta_info(path)
     except (InvalidDicomError, OSError, EOFError, ValueError, KeyError):

@@ -21,7 +21,6 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -54,9 +53,10 @@ from mediastation.errors import (
     MediaStationError,
     PacsError,
 )
-from mediastation.pacs.commitment import CommitmentResult, request_commitment
+from mediastation.pacs.commitment import CommitmentResult
 from mediastation.pacs.lookup import ArchivedInstance, ArchiveQuery
 from mediastation.pacs.network import DicomNode
+from mediastation.workflows.import_verify import OverlappedVerifier
 from mediastation.pacs.store import (
     StoreItem,
     StoreOutcome,
@@ -187,23 +187,22 @@ def _send(env: ImportEnvironment, repository: ImportRepository, job_id: str, inv
         todo = _precheck(repository, job_id, inventory, rows, todo, patients, query, sent_before)
     repository.save(job_id, stage="store")
     clock.lap("precheck")
-    stored = _store(repository, job_id, inventory, todo, coercions, env, store_progress)
-    clock.lap("store")
+    verifier = _verifier(env, inventory, todo)
+    try:
+        stored = _store(repository, job_id, inventory, todo, coercions, env, store_progress, verifier.outcome)
+    finally:
+        clock.lap("store")
+        collected = verifier.finish()  # series were checked during the store; what is left, now
     repository.save(job_id, stage="verify")
-    # Storage commitment of everything sent runs beside the C-FIND check (the archive works on both
-    # at once); an instance is imported only when the C-FIND lists it and, where the archive
-    # commits, the commitment report does not name it as failed.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        commitment_future = pool.submit(_request_commitment, inventory, list(stored), env)
-        try:
-            with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
-                verified = _verify(repository, job_id, inventory, stored, patients, query)
-        except PacsError as exc:  # the archive went away: what was sent stays to be found by the next run
-            repository.record(job_id, [FileUpdate(seq, "failed", f"not_verified: {exc.message}", o.status,
-                                                      o.transfer_syntax, o.converted_from) for seq, o in stored.items()])
-            verified = []
-        clock.lap("verify")
-        commitment = _apply_commitment(repository, job_id, inventory, verified, commitment_future.result())
+    if collected.error is not None:  # the archive went away: what was sent stays to be found by the next run
+        message = collected.error.message
+        repository.record(job_id, [FileUpdate(seq, "failed", f"not_verified: {message}", o.status,
+                                              o.transfer_syntax, o.converted_from) for seq, o in stored.items()])
+        verified: list[int] = []
+    else:
+        verified = _verify(repository, job_id, inventory, stored, patients, collected.archived)
+    clock.lap("verify")
+    commitment = _apply_commitment(repository, job_id, inventory, verified, collected.commitment)
     repository.save(job_id, stage="commit")
     clock.lap("commit")
     sent = {"instances": len(stored), "bytes": sum(inventory.files[s].size for s in stored)}
@@ -472,8 +471,15 @@ def _archived(inventory: Inventory, seqs: list[int], query: ArchiveQuery) -> dic
 
 
 # -- store ------------------------------------------------------------------------------------------------------
+def _verifier(env: ImportEnvironment, inventory: Inventory, todo: list[int]) -> OverlappedVerifier:
+    headers = {seq: inventory.files[seq].header for seq in todo}
+    return OverlappedVerifier(env, {seq: (h.study_instance_uid, h.series_instance_uid) for seq, h in headers.items() if h},
+                              {seq: (h.sop_class_uid, h.sop_instance_uid) for seq, h in headers.items() if h})
+
+
 def _store(repository: ImportRepository, job_id: str, inventory: Inventory, todo: list[int],
-           coercions: dict[str, Coercion], env: ImportEnvironment, progress: ProgressFn | None) -> dict[int, StoreOutcome]:
+           coercions: dict[str, Coercion], env: ImportEnvironment, progress: ProgressFn | None,
+           observe: Callable[[int, bool], None]) -> dict[int, StoreOutcome]:
     items = []
     for seq in todo:
         item = inventory.files[seq]
@@ -485,6 +491,7 @@ def _store(repository: ImportRepository, job_id: str, inventory: Inventory, todo
     batch: list[FileUpdate] = []
 
     def on_outcome(outcome: StoreOutcome) -> None:
+        observe(outcome.index, outcome.result == "stored")
         if outcome.result == "stored":
             stored[outcome.index] = outcome
             batch.append(FileUpdate(outcome.index, "pending", "sent, not yet verified", outcome.status,
@@ -509,9 +516,8 @@ def _store(repository: ImportRepository, job_id: str, inventory: Inventory, todo
 
 # -- verify (R-F1) and commit (R-F2) ----------------------------------------------------------------------------
 def _verify(repository: ImportRepository, job_id: str, inventory: Inventory, stored: dict[int, StoreOutcome],
-            patients: dict[str, LocalPatient], query: ArchiveQuery) -> list[int]:
+            patients: dict[str, LocalPatient], archived: dict[str, ArchivedInstance]) -> list[int]:
     """Only what the archive lists under the local patient after the store counts as imported."""
-    archived = _archived(inventory, list(stored), query)
     updates, verified = [], []
     for seq, outcome in stored.items():
         item = inventory.files[seq]
@@ -527,17 +533,6 @@ def _verify(repository: ImportRepository, job_id: str, inventory: Inventory, sto
                                       outcome.transfer_syntax, outcome.converted_from))
     repository.record(job_id, updates)
     return verified
-
-
-def _request_commitment(inventory: Inventory, sent: list[int], env: ImportEnvironment) -> CommitmentResult | dict[str, Any]:
-    if not env.settings.storage_commitment:
-        return {"state": "off", "note": "storage commitment is switched off ([imports] storage_commitment)"}
-    if not sent:
-        return {"state": "nothing_to_commit"}
-    refs = [(inventory.files[s].header.sop_class_uid, inventory.files[s].header.sop_instance_uid)  # type: ignore[union-attr]
-            for s in sent]
-    return request_commitment(env.node, env.calling_ae, refs, listen_port=env.listen_port,
-                              timeout=env.settings.commitment_timeout, network_timeout=env.timeout)
 
 
 def _apply_commitment(repository: ImportRepository, job_id: str, inventory: Inventory, verified: list[int],

@@ -1,0 +1,135 @@
+"""Verification of an import while its store goes on (R-F1, R-F2; issue 7's speed target).
+
+A series is looked up at IMAGE level as soon as every instance of it that was to be sent has an
+outcome, and what was stored of it joins the next storage-commitment request, while the other
+series are still being sent: at the end of the store only the last series remain to be checked.
+The archive's answers are only collected here; the caller compares and records them, so what counts
+as imported is decided exactly as after a store without overlap.
+
+Each batch of look-ups gets its own association (an archive closes idle ones, Orthanc after 30 s);
+commitment requests go one after another (each listens on the station's port for its report).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mediastation.errors import PacsError
+from mediastation.pacs.commitment import CommitmentResult, request_commitment
+from mediastation.pacs.lookup import ArchivedInstance, ArchiveQuery
+
+COMMIT_EVERY = 500  # instances per storage-commitment request made during the store
+SeriesKey = tuple[str, str]  # (Study Instance UID, Series Instance UID)
+
+
+@dataclass
+class Collected:
+    """What the archive said: its instances of the series looked up, the commitment outcome, and
+    the error that stopped the look-ups (the instances then stay unverified)."""
+
+    archived: dict[str, ArchivedInstance] = field(default_factory=dict)
+    commitment: CommitmentResult | dict[str, Any] | None = None
+    error: PacsError | None = None
+
+
+class OverlappedVerifier:
+    """`outcome(seq, stored)` for every instance the store reports; `finish()` when it is done."""
+
+    def __init__(self, env: Any, series_of: dict[int, SeriesKey], references: dict[int, tuple[str, str]]) -> None:
+        self.env = env
+        self.series_of = series_of
+        self.references = references  # seq -> (SOP Class UID, SOP Instance UID)
+        self.waiting: dict[SeriesKey, int] = {}
+        for key in series_of.values():
+            self.waiting[key] = self.waiting.get(key, 0) + 1
+        self.stored_of: dict[SeriesKey, list[int]] = {}
+        self.ready: queue.Queue[tuple[SeriesKey, list[int]] | None] = queue.Queue()
+        self.collected = Collected()
+        self.patient_ids: dict[str, str | None] = {}
+        self.to_commit: list[int] = []
+        self.commitments: list[CommitmentResult | dict[str, Any]] = []
+        self.thread = threading.Thread(target=self._run, name="import-verify", daemon=True)
+        self.thread.start()
+
+    def outcome(self, seq: int, stored: bool) -> None:
+        """Called in the store's thread once per instance it was given."""
+        key = self.series_of.get(seq)
+        if key is None:
+            return
+        if stored:
+            self.stored_of.setdefault(key, []).append(seq)
+        self.waiting[key] -= 1
+        if self.waiting[key] == 0:
+            self.ready.put((key, self.stored_of.pop(key, [])))
+
+    def finish(self) -> Collected:
+        """Look up whatever is left (series the store did not finish count as they are) and commit."""
+        for key, count in list(self.waiting.items()):
+            if count > 0:
+                self.waiting[key] = 0
+                self.ready.put((key, self.stored_of.pop(key, [])))
+        self.ready.put(None)
+        self.thread.join()
+        self._commit(final=True)
+        self.collected.commitment = _merged(self.commitments, self.env)
+        return self.collected
+
+    # -- the worker thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            batch = [self.ready.get()]
+            while not self.ready.empty():
+                batch.append(self.ready.get())
+            done = None in batch
+            series = [item for item in batch if item is not None and item[1]]
+            if series and self.collected.error is None:
+                self._look_up(series)
+                self.to_commit += [seq for _key, seqs in series for seq in seqs]
+                self._commit(final=False)
+            if done:
+                return
+
+    def _look_up(self, series: list[tuple[SeriesKey, list[int]]]) -> None:
+        env = self.env
+        try:
+            with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
+                for (study_uid, series_uid), _seqs in series:
+                    if study_uid not in self.patient_ids:
+                        self.patient_ids[study_uid] = query.study_patient_id(study_uid)
+                    patient_id = self.patient_ids[study_uid]
+                    if patient_id is not None:
+                        self.collected.archived.update(query.series_instances(study_uid, series_uid, patient_id))
+        except PacsError as exc:  # the archive went away: what was sent stays to be found by the next run
+            self.collected.error = exc
+
+    def _commit(self, *, final: bool) -> None:
+        if not self.env.settings.storage_commitment or self.collected.error is not None:
+            self.to_commit = []
+            return
+        while self.to_commit and (final or len(self.to_commit) >= COMMIT_EVERY):
+            batch, self.to_commit = self.to_commit[:COMMIT_EVERY], self.to_commit[COMMIT_EVERY:]
+            refs = [self.references[seq] for seq in batch]
+            self.commitments.append(request_commitment(
+                self.env.node, self.env.calling_ae, refs, listen_port=self.env.listen_port,
+                timeout=self.env.settings.commitment_timeout, network_timeout=self.env.timeout))
+
+
+def _merged(results: Iterable[CommitmentResult | dict[str, Any]], env: Any) -> CommitmentResult | dict[str, Any]:
+    """One outcome for the requests made: the worst state, every committed and failed instance."""
+    results = list(results)
+    if not env.settings.storage_commitment:
+        return {"state": "off", "note": "storage commitment is switched off ([imports] storage_commitment)"}
+    answers = [r for r in results if isinstance(r, CommitmentResult)]
+    if not answers:
+        return {"state": "nothing_to_commit"}
+    order = ("committed", "partial", "incomplete", "no_report", "unsupported", "unavailable")
+    worst = max((a.state for a in answers), key=lambda state: order.index(state) if state in order else len(order))
+    merged = CommitmentResult(worst, note="; ".join(sorted({a.note for a in answers if a.note})))
+    for answer in answers:
+        merged.committed |= answer.committed
+        merged.failed.update(answer.failed)
+    return merged
