@@ -384,7 +384,7 @@ def test_killed_import_runs_again_without_sending_anything_twice(
     wait_for_instances(fresh_orthanc, 40, process)
     os.kill(process.pid, signal.SIGKILL)  # power cut on the station, say
     process.communicate(timeout=30)
-    time.sleep(1.5)  # worker processes notice their parent is gone and stop sending
+    time.sleep(1.5)  # the archive finishes storing what was in flight
     before = {uid: _reception(fresh_orthanc, t["_id"]) for uid, t in archived(fresh_orthanc).items()}
     assert 0 < len(before) < len(uids)
     time.sleep(1.1)

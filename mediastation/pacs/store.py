@@ -5,9 +5,11 @@ research/import_anchors.md and feasibility.md §6:
   uncompressed fallback per SOP class; at most 128 contexts per association, split by SOP class.
 - R-E2/R-E3: per instance, the syntax the archive accepted: as is, or decompressed (dicom.coerce).
 - R-E4: a SOP class the archive refuses is `rejected` for that instance only; the job goes on.
-- R-E6: associations are reused; 2 in parallel (worker processes: pynetdicom is CPU-bound Python,
-  one process per association uses both cores; threads share one, feasibility.md §6).
-- R-E7: files go by path with STORE_SEND_CHUNKED_DATASET: memory stays flat whatever the size.
+- R-E6: associations are reused; 2 in parallel, each in a thread. Worker processes were used while
+  pynetdicom's per-PDU Python was the cost (feasibility.md §6); with requests written to the socket
+  directly (pacs/pdata.py) threads were faster (17.6-19.2 s vs 18.5-22.4 s for 2,000 instances,
+  three alternating runs) and spare a second interpreter's start-up and memory.
+- R-E7: data sets stream from the medium in 1 MB blocks: memory stays flat whatever the size.
 - R-E8: every C-STORE status is interpreted; out-of-resources and lost associations are retried.
 TCP_NODELAY on every socket (pacs.network): without it each C-STORE waits ~40 ms for an ACK.
 """
@@ -15,8 +17,6 @@ TCP_NODELAY on every socket (pacs.network): without it each C-STORE waits ~40 ms
 from __future__ import annotations
 
 import itertools
-import multiprocessing
-import os
 import queue as queue_module
 import shutil
 import tempfile
@@ -149,7 +149,7 @@ class StoreSettings:
 
 def store_instances(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings,
                     on_outcome: Callable[[StoreOutcome], None]) -> None:
-    """Send every item; `on_outcome` is called in this process once per item, in completion order."""
+    """Send every item; `on_outcome` is called in the calling thread once per item, in completion order."""
     if not items:
         return
     Path(settings.staging).mkdir(parents=True, exist_ok=True)
@@ -157,24 +157,18 @@ def store_instances(items: list[StoreItem], coercions: dict[str, Coercion], sett
     if workers == 1 or len(items) < IN_PROCESS_BELOW:
         _store_in_process(items, coercions, settings, 0, on_outcome)
         return
-    shares = [items[n::workers] for n in range(workers)]
-    context = multiprocessing.get_context("spawn")  # never fork a process that runs pynetdicom threads
-    results = context.Queue()
-    # One association is served by a thread of this process (pydicom and pynetdicom are loaded here
-    # already: no second copy in memory), the others by worker processes (their own GIL, their own core).
-    local = threading.Thread(target=_local_share, args=(shares[0], coercions, settings, results), daemon=True)
-    processes = [context.Process(target=_worker_main, args=(share, coercions, settings, n, results), daemon=True)
-                 for n, share in enumerate(shares[1:], start=1)]
-    for process in processes:
-        process.start()
-    local.start()
+    results: queue_module.Queue[StoreOutcome] = queue_module.Queue()
+    threads = [threading.Thread(target=_share, args=(items[n::workers], coercions, settings, n, results),
+                                name=f"store-{n}", daemon=True) for n in range(workers)]
+    for thread in threads:
+        thread.start()
     pending = {item.index for item in items}
     try:
         while pending:
             try:
                 outcome = results.get(timeout=0.5)
             except queue_module.Empty:
-                if not local.is_alive() and not any(p.is_alive() for p in processes):
+                if not any(thread.is_alive() for thread in threads):
                     _drain(results, pending, on_outcome)
                     break
                 continue
@@ -182,17 +176,14 @@ def store_instances(items: list[StoreItem], coercions: dict[str, Coercion], sett
                 pending.discard(outcome.index)
                 on_outcome(outcome)
     finally:
-        local.join(timeout=60)
-        for process in processes:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
+        for thread in threads:
+            thread.join(timeout=60)
     for index in sorted(pending):
         on_outcome(StoreOutcome(index, "failed", "worker_stopped", None))
 
 
-def _drain(results, pending: set[int], on_outcome: Callable[[StoreOutcome], None]) -> None:  # type: ignore[no-untyped-def]
+def _drain(results: queue_module.Queue[StoreOutcome], pending: set[int],
+           on_outcome: Callable[[StoreOutcome], None]) -> None:
     while True:
         try:
             outcome = results.get(timeout=0.2)
@@ -203,39 +194,15 @@ def _drain(results, pending: set[int], on_outcome: Callable[[StoreOutcome], None
             on_outcome(outcome)
 
 
-def _local_share(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings,
-                 results) -> None:  # type: ignore[no-untyped-def]
+def _share(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings, number: int,
+           results: queue_module.Queue[StoreOutcome]) -> None:
+    """One association's share, in a thread of this process (dies with it: nothing sends on alone)."""
     try:
-        _store_in_process(items, coercions, settings, 0, results.put)
+        _store_in_process(items, coercions, settings, number, results.put)
     except Exception as exc:  # noqa: BLE001 - the items left are reported failed by the caller
         import logging
 
-        logging.getLogger(__name__).error("store thread stopped: %s", exc)
-
-
-def _worker_main(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings, number: int,
-                 results) -> None:  # type: ignore[no-untyped-def]
-    import logging
-    import warnings
-
-    _die_with_parent()
-    warnings.simplefilter("ignore")
-    logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
-    _store_in_process(items, coercions, settings, number, results.put)
-
-
-def _die_with_parent() -> None:
-    """A worker stops when the station process dies (killed, power cut), instead of sending on alone."""
-    parent = os.getppid()
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
+        logging.getLogger(__name__).error("store thread %d stopped: %s", number, exc)
 
 
 def _store_in_process(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings,
@@ -371,8 +338,9 @@ class _Sender:
             try:
                 return self.direct.store(self.staged, item.header.sop_class_uid, item.header.sop_instance_uid,
                                          transfer_syntax).status
-            except KeyError:
-                pass  # no context for exactly this syntax: pynetdicom finds one or says why not
+            except KeyError:  # no context for exactly this syntax: pynetdicom finds one or says why not,
+                self.direct.__exit__(None, None, None)  # reading its own responses again from here on
+                self.direct = None
         response = self.assoc.send_c_store(self.staged)  # type: ignore[attr-defined]
         return int(response.Status) if response is not None and "Status" in response else None
 
