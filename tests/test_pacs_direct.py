@@ -103,7 +103,8 @@ def _pdu(primitive: object) -> bytes:
     return pdu.encode()
 
 
-def test_the_pdus_are_those_pynetdicom_sends(ct_files: list[Path]) -> None:
+@pytest.mark.parametrize("max_pdu", [4096, 16384, 1000, 0])
+def test_the_pdus_are_those_pynetdicom_sends(ct_files: list[Path], max_pdu: int) -> None:
     path = ct_files[0]
     request = C_STORE()
     request.MessageID, request.Priority = 1, 0
@@ -111,15 +112,21 @@ def test_the_pdus_are_those_pynetdicom_sends(ct_files: list[Path]) -> None:
     request._dataset_path = (path, data_set_offset(path))  # pynetdicom's own chunked sending
     message = C_STORE_RQ()
     message.primitive_to_message(request)
-    expected = b"".join(_pdu(p) for p in message.encode_msg(5, 4096))
+    expected = b"".join(_pdu(p) for p in message.encode_msg(5, max_pdu))
 
     class Sink:
         def __init__(self) -> None:
             self.data = bytearray()
 
-        def send(self, view: memoryview) -> int:
-            self.data += view[:1000]  # a socket takes what it can: a part at a time
-            return min(len(view), 1000)
+        def sendmsg(self, buffers: list[bytes | memoryview]) -> int:
+            taken = 0  # a socket takes what it can: at most 1,000 bytes here, across the buffers
+            for buffer in buffers:
+                part = bytes(buffer[:1000 - taken])
+                self.data += part
+                taken += len(part)
+                if taken == 1000:
+                    break
+            return taken
 
         def fileno(self) -> int:  # select() on it: a pipe's writing end is always writable here
             return pipe_write
@@ -130,7 +137,7 @@ def test_the_pdus_are_those_pynetdicom_sends(ct_files: list[Path]) -> None:
         with open(path, "rb") as source:
             blocks = list(file_blocks(source, data_set_offset(path)))
         odd = [piece for block in blocks for piece in (block[:777], block[777:])]  # blocks of any size
-        send_request(sink, 5, encode(message.command_set, True, True), odd, 4096, 5)
+        send_request(sink, 5, encode(message.command_set, True, True), odd, max_pdu, 5)
     finally:
         os.close(pipe_read)
         os.close(pipe_write)

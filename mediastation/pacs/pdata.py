@@ -37,7 +37,6 @@ NO_DATA_SET = 0x0101
 DATA_SET_PRESENT = 0x0001  # any value but 0x0101 (PS3.7 E.1)
 PRIORITY_MEDIUM = 0x0000
 READ_SIZE = 1 << 20
-SEND_SIZE = 1 << 20
 PAUSE_WAIT = 5.0  # seconds the association reactor may take to pause
 
 
@@ -285,27 +284,6 @@ def data_set_offset(path: Path) -> int:
     return int(split_dataset(path)[1])
 
 
-def send_request(sock: Any, context_id: int, command: bytes, blocks: Iterable[bytes], max_pdu: int,
-                 timeout: float | None) -> None:
-    """The command set, then the data set given as `blocks` of any size, as P-DATA-TF PDUs of at
-    most `max_pdu` (0: unlimited) bytes of PDV each, one PDV per PDU as pynetdicom sends them."""
-    out = bytearray()
-    _append(out, context_id, command, max_pdu, COMMAND_MORE, COMMAND_LAST)
-    pending = bytearray()
-    for block in blocks:
-        pending += block
-        room = max_pdu - 6 if max_pdu else len(pending) + 1
-        whole = (len(pending) - 1) // room * room  # keep at least one byte back: the last fragment
-        if whole > 0:
-            _append(out, context_id, memoryview(pending)[:whole], max_pdu, DATA_MORE, DATA_MORE)
-            del pending[:whole]
-        if len(out) >= SEND_SIZE:
-            _send_all(sock, out, timeout)
-            out.clear()
-    _append(out, context_id, pending, max_pdu, DATA_MORE, DATA_LAST)
-    _send_all(sock, out, timeout)
-
-
 def file_blocks(source: BinaryIO, offset: int) -> Iterator[bytes]:
     """The bytes of `source` from `offset` to its end, in READ_SIZE blocks."""
     source.seek(offset)
@@ -313,23 +291,87 @@ def file_blocks(source: BinaryIO, offset: int) -> Iterator[bytes]:
         yield block
 
 
-def _append(out: bytearray, context_id: int, data: bytes, max_pdu: int, more: int, last: int) -> None:
-    """`data` as PDUs of one PDV each; every fragment but the final one carries `more`."""
-    room = max_pdu - 6 if max_pdu else max(len(data), 1)
-    view = memoryview(data)
-    for start in range(0, max(len(data), 1), room):
-        piece = view[start:start + room]
-        control = last if start + room >= len(data) else more
-        out += _PDU_HEAD.pack(4, 0, len(piece) + 6, len(piece) + 2, context_id, control)
-        out += piece
+def send_request(sock: Any, context_id: int, command: bytes, blocks: Iterable[bytes], max_pdu: int,
+                 timeout: float | None) -> None:
+    """The command set, then the data set given as `blocks` of any size, as P-DATA-TF PDUs of at
+    most `max_pdu` (0: unlimited) bytes of PDV each, one PDV per PDU as pynetdicom sends them.
+
+    The data goes out with sendmsg() straight from the blocks read (PDU headers between the slices),
+    not copied into one buffer first; only a fragment that spans two blocks is joined."""
+    out = _Vectors(sock, timeout)
+    room = max_pdu - 6 if max_pdu else 0
+    _fragment_all(out, context_id, memoryview(command), room, COMMAND_MORE, COMMAND_LAST)
+    held: bytes | memoryview | None = None  # a whole fragment not queued yet: it may be the last
+    carry = b""  # the start of a fragment that continues in the next block
+    for block in blocks:
+        view = memoryview(block)
+        if not room:
+            carry += bytes(view)
+            continue
+        if carry:
+            take = room - len(carry)
+            carry += bytes(view[:take])
+            view = view[take:]
+            if len(carry) < room:
+                continue
+            held = out.hold(context_id, held, carry)
+            carry = b""
+        while len(view) >= room:
+            held = out.hold(context_id, held, view[:room])
+            view = view[room:]
+        carry = bytes(view)
+    if carry or held is None:
+        held = out.hold(context_id, held, carry)
+    out.add(context_id, DATA_LAST, held)
+    out.flush()
 
 
-def _send_all(sock: Any, data: bytearray, timeout: float | None) -> None:
-    """Like sendall, but a peer that takes no data for `timeout` seconds is a TimeoutError."""
-    view = memoryview(data)
-    while view:
-        _readable, writable, _error = select.select([], [sock], [], timeout)
-        if not writable:
-            raise TimeoutError(f"the archive took no data for {timeout} s")
-        sent = sock.send(view)
-        view = view[sent:]
+def _fragment_all(out: _Vectors, context_id: int, data: memoryview, room: int, more: int, last: int) -> None:
+    step = room or max(len(data), 1)
+    for start in range(0, max(len(data), 1), step):
+        out.add(context_id, last if start + step >= len(data) else more, data[start:start + step])
+
+
+class _Vectors:
+    """PDUs queued as (header, slice) buffers and written with sendmsg() a batch at a time."""
+
+    BATCH_BYTES = 4 << 20
+    IOV_MAX = 1024  # Linux's limit on buffers per sendmsg()
+
+    def __init__(self, sock: Any, timeout: float | None) -> None:
+        self.sock, self.timeout = sock, timeout
+        self.buffers: list[bytes | memoryview] = []
+        self.size = 0
+
+    def hold(self, context_id: int, held: bytes | memoryview | None,
+             data: bytes | memoryview) -> bytes | memoryview:
+        """Queue the data fragment held back (now known not to be the last one) and hold `data`."""
+        if held is not None:
+            self.add(context_id, DATA_MORE, held)
+        return data
+
+    def add(self, context_id: int, control: int, data: bytes | memoryview) -> None:
+        self.buffers += (_PDU_HEAD.pack(4, 0, len(data) + 6, len(data) + 2, context_id, control), data)
+        self.size += len(data) + 12
+        if self.size >= self.BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Everything queued to the socket; a peer that takes nothing for `timeout` s: TimeoutError."""
+        buffers, position = self.buffers, 0
+        while position < len(buffers):
+            _readable, writable, _error = select.select([], [self.sock], [], self.timeout)
+            if not writable:
+                raise TimeoutError(f"the archive took no data for {self.timeout} s")
+            sent = self.sock.sendmsg(buffers[position:position + self.IOV_MAX])
+            while sent:
+                length = len(buffers[position])
+                if sent >= length:
+                    sent -= length
+                    position += 1
+                else:
+                    buffers[position] = memoryview(buffers[position])[sent:]
+                    sent = 0
+            while position < len(buffers) and not len(buffers[position]):
+                position += 1
+        self.buffers, self.size = [], 0
