@@ -62,7 +62,7 @@ def build_iso(tree: Path, image: Path, *, volume_id: str, disc: tuple[int, int] 
         tmp = image.with_name(image.name + ".part")
         callback = (lambda done, total, _opaque: progress(done, total, image.name)) if progress else None
         with open(tmp, "wb") as out:
-            iso.write_fp(out, progress_cb=callback)
+            iso.write_fp(out, blocksize=CHUNK, progress_cb=callback)  # 1 MB copies: pycdlib's 32 KB cost 25 %
             out.flush()
             with ThreadPoolExecutor(max_workers=1) as hasher:  # hashed from the page cache while the disk syncs
                 digest = hasher.submit(sha256_file, tmp)
