@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pycdlib
 
+from burners.readback import sha256_file
 from mediastation import __version__
 from mediastation.errors import MediaStationError, OutsidePartyError
 
@@ -96,45 +97,6 @@ def _add(iso: pycdlib.PyCdlib, tree: Path, relative: str, is_dir: bool) -> None:
         return
     iso_path = joliet + ("" if "." in relative.rsplit("/", 1)[-1] else ".") + ";1"
     iso.add_file(str(tree / relative), iso_path=iso_path, joliet_path=joliet)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-class _HashingSink:
-    """A write-only file object that only hashes: reading a file back needs no disk space."""
-
-    def __init__(self) -> None:
-        self.digest = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return len(data)
-
-
-def read_back(source: Path | str) -> dict[str, str]:
-    """SHA-256 of every file on the medium (image file or device), by Joliet path."""
-    iso = pycdlib.PyCdlib()
-    try:
-        iso.open(str(source))
-    except (pycdlib.pycdlibexception.PyCdlibException, OSError) as exc:
-        raise IsoVerificationFailed(f"{source}: cannot be read as ISO 9660: {exc}") from None
-    try:
-        hashes: dict[str, str] = {}
-        for root, _dirs, files in iso.walk(joliet_path="/"):
-            for name in files:
-                path = f"{root.rstrip('/')}/{name}"
-                sink = _HashingSink()
-                iso.get_file_from_iso_fp(sink, joliet_path=path)
-                hashes[path.lstrip("/")] = sink.digest.hexdigest()
-        return hashes
-    finally:
-        iso.close()
 
 
 def verify_image(source: Path | str, tree: Path, *, volume_id: str | None = None,
