@@ -56,7 +56,6 @@ from mediastation.errors import (
 from mediastation.pacs.commitment import CommitmentResult
 from mediastation.pacs.lookup import ArchivedInstance, ArchiveQuery
 from mediastation.pacs.network import DicomNode
-from mediastation.workflows.import_verify import OverlappedVerifier
 from mediastation.pacs.store import (
     StoreItem,
     StoreOutcome,
@@ -78,6 +77,7 @@ from mediastation.store.imports import (
     NewFile,
     NewJob,
 )
+from mediastation.workflows.import_verify import OverlappedVerifier
 
 ProgressFn = Callable[[int, int | None, str], None]
 PACS_FAILURES = frozenset({"pacs_unreachable", "worker_stopped", "not_in_archive_after_store", "commitment_failed",
