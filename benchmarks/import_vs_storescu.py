@@ -44,6 +44,8 @@ INVENTORY_LIMIT_S = 2.0
 PLAN = (("CT", "1.2.840.10008.1.2.1", 1300), ("MR", "1.2.840.10008.1.2", 500),
         ("CT", "1.2.840.10008.1.2.4.90", 80), ("CT", "1.2.840.10008.1.2.4.80", 60), ("CT", "1.2.840.10008.1.2.5", 60))
 SOP = {"CT": "1.2.840.10008.5.1.4.1.1.2", "MR": "1.2.840.10008.5.1.4.1.1.4"}
+# DCMTK's storescu: pynetdicom installs an app of the same name into the virtual environment's bin
+STORESCU = shutil.which("storescu", path="/usr/bin:/bin") or "storescu"
 
 
 def generate(data: Path) -> None:
@@ -122,7 +124,7 @@ def time_storescu(data: Path, work: Path, files: int) -> float:
     storescu_config(config)
     with OrthancServer(ae_title="HUSPACS", folder=work / "orthanc-storescu") as pacs:
         started = time.perf_counter()
-        result = subprocess.run(["storescu", "-xf", str(config), "Bench", "-aet", "STORESCU", "-aec", "HUSPACS",
+        result = subprocess.run([STORESCU, "-xf", str(config), "Bench", "-aet", "STORESCU", "-aec", "HUSPACS",
                                  "+sd", "+r", "-q", "127.0.0.1", str(pacs.dicom_port), str(data)],
                                 env={**os.environ, "TCP_NODELAY": "1"}, capture_output=True, text=True)
         elapsed = time.perf_counter() - started

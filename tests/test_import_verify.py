@@ -64,6 +64,22 @@ def test_a_finished_series_is_checked_before_the_store_ends(tmp_path: Path) -> N
     assert set(collected.commitment.failed) == {str(headers[n].SOPInstanceUID) for n in second[:-1]}
 
 
+def test_a_failure_inside_the_worker_is_an_error_not_a_verified_import(tmp_path: Path) -> None:
+    study = make_study(tmp_path / "src", modality="CT", images=2, series=1, seed=72, rows=32, cols=32)
+    headers = [dcmread(p, stop_before_pixels=True) for p in study.files]
+    port = free_port()
+    with OrthancServer(ae_title="HUSPACS", station_ae="MEDIASTATION", station_port=port) as pacs:
+        pacs.store(study.files)
+        env = Env(DicomNode("HUSPACS", "127.0.0.1", pacs.dicom_port), "MEDIASTATION", port)
+        verifier = OverlappedVerifier(  # no SOP references: preparing the commitment fails
+            env, {n: (str(h.StudyInstanceUID), str(h.SeriesInstanceUID)) for n, h in enumerate(headers)}, {})
+        for n in range(len(headers)):
+            verifier.outcome(n, True)
+        collected = verifier.finish()
+    assert collected.error is not None and "verification stopped unexpectedly" in collected.error.message
+    assert not verifier.thread.is_alive()
+
+
 def test_commitment_answers_merge_to_the_worst_state() -> None:
     env = Env(DicomNode("X", "127.0.0.1", 1), "Y", 2)
     one = CommitmentResult("committed", committed={"1"})

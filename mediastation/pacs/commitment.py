@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
+from pynetdicom import AE, evt
+from pynetdicom.transport import ThreadedAssociationServer
 
 from mediastation.pacs.network import DicomNode, application_entity
 
@@ -63,8 +65,6 @@ def request_commitment(node: DicomNode, calling_ae: str, references: Iterable[tu
     The request goes in transactions of `chunk` instances, all sent before any report is awaited:
     archives handle them in parallel, and some (Orthanc) take quadratic time in one big request.
     """
-    from pynetdicom import AE, evt
-
     refs = list(references)
     if not refs:
         return CommitmentResult("committed", note="nothing to commit")
@@ -76,13 +76,23 @@ def request_commitment(node: DicomNode, calling_ae: str, references: Iterable[tu
     listener.network_timeout = network_timeout
     host = "127.0.0.1" if node.host in ("127.0.0.1", "localhost", "::1") else ""
     try:
-        server = listener.start_server((host, listen_port), block=False, evt_handlers=handlers)
+        server = _listen(listener, (host, listen_port), handlers)
     except OSError as exc:
         return CommitmentResult("unavailable", note=f"cannot listen on port {listen_port} for the report: {exc}")
     try:
         return _request(node, calling_ae, batches, reports, handlers, timeout, network_timeout)
     finally:
         server.shutdown()
+
+
+def _listen(listener: AE, address: tuple[str, int], handlers: list) -> ThreadedAssociationServer:  # type: ignore[type-arg]
+    """`AE.start_server(block=False)` with a 20 ms poll: its loop wakes every 0.5 s, and shutting it
+    down waited that long after every commitment request (~0.45 s each)."""
+    server = listener.make_server(address, evt_handlers=handlers, server_class=ThreadedAssociationServer)
+    listener._servers.append(server)  # as start_server does; the server's shutdown() removes it
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="commitment-listener",
+                     daemon=True).start()
+    return server
 
 
 def _request(node: DicomNode, calling_ae: str, batches: dict[str, list[tuple[str, str]]], reports: _Reports,
@@ -102,9 +112,10 @@ def _request(node: DicomNode, calling_ae: str, batches: dict[str, list[tuple[str
             request.ReferencedSOPSequence = [_reference(sop_class, uid) for sop_class, uid in refs]
             status, _reply = assoc.send_n_action(request, 1, STORAGE_COMMITMENT, STORAGE_COMMITMENT_INSTANCE,
                                                  msg_id=number)
-            if status is None or int(status.get("Status", 0xFFFF)) != 0x0000:
-                code = "no response" if status is None else f"status {int(status.Status):04X}"
-                return CommitmentResult("unavailable", note=f"the archive refused the commitment request ({code})")
+            code = int(status.Status) if status is not None and "Status" in status else None  # empty: no answer
+            if code != 0x0000:
+                code_text = "no response" if code is None else f"status {code:04X}"
+                return CommitmentResult("unavailable", note=f"the archive refused the commitment request ({code_text})")
         deadline = time.monotonic() + timeout
         while not reports.done.is_set() and time.monotonic() < deadline and assoc.is_established:
             reports.done.wait(0.05)

@@ -6,18 +6,26 @@ PDF / CDA instances, the folder the RIS fills), `render` makes every report a re
 study, so a PACS that imports the medium gets the report too. No workflow or CLI is imported here.
 """
 
-from mediastation.reports.encapsulate import encapsulate_pdf, report_uids
-from mediastation.reports.render import encapsulated_document, render_report
-from mediastation.reports.sources import (
-    DEFAULT_ORDER,
-    Report,
-    ReportFolderUnavailable,
-    ReportInvalid,
-    find_reports,
-    is_report_sop_class,
-)
+from __future__ import annotations
 
+import importlib
+from typing import Any
+
+# name -> module; loaded on first use, so that a workflow needing only `encapsulate` (an import)
+# does not pay for reportlab, which `render` needs
+_WHERE = {
+    "encapsulate_pdf": "encapsulate", "report_uids": "encapsulate",
+    "encapsulated_document": "render", "render_report": "render",
+    "DEFAULT_ORDER": "sources", "Report": "sources", "ReportFolderUnavailable": "sources",
+    "ReportInvalid": "sources", "find_reports": "sources", "is_report_sop_class": "sources",
+}
 __all__ = [
     "DEFAULT_ORDER", "Report", "ReportFolderUnavailable", "ReportInvalid", "encapsulate_pdf",
     "encapsulated_document", "find_reports", "is_report_sop_class", "render_report", "report_uids",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

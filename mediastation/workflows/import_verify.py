@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,9 @@ from mediastation.errors import PacsError
 from mediastation.pacs.commitment import CommitmentResult, request_commitment
 from mediastation.pacs.lookup import ArchivedInstance, ArchiveQuery
 
-COMMIT_EVERY = 500  # instances per storage-commitment request made during the store
+# instances per storage-commitment request made during the store: Orthanc stores more slowly while it
+# commits, and fewer, larger requests slowed it least (measured: every series at once, store +30 %)
+COMMIT_EVERY = 500
 SeriesKey = tuple[str, str]  # (Study Instance UID, Series Instance UID)
 
 
@@ -74,12 +76,23 @@ class OverlappedVerifier:
                 self.ready.put((key, self.stored_of.pop(key, [])))
         self.ready.put(None)
         self.thread.join()
-        self._commit(final=True)
+        self._guarded(lambda: self._commit(final=True))
         self.collected.commitment = _merged(self.commitments, self.env)
         return self.collected
 
     # -- the worker thread ---------------------------------------------------------------------
     def _run(self) -> None:
+        self._guarded(self._serve)
+
+    def _guarded(self, work: Callable[[], None]) -> None:
+        """Run `work`; a failure of ours becomes the collected error: nothing counts as verified."""
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - a dead worker must not pass for a verified import
+            self.collected.error = PacsError(f"the verification stopped unexpectedly ({exc!r}); "
+                                             "run the same import again to verify what was sent")
+
+    def _serve(self) -> None:
         while True:
             batch = [self.ready.get()]
             while not self.ready.empty():
