@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import json
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -187,6 +188,7 @@ def _send(env: ImportEnvironment, repository: ImportRepository, job_id: str, inv
         todo = _precheck(repository, job_id, inventory, rows, todo, patients, query, sent_before)
     repository.save(job_id, stage="store")
     clock.lap("precheck")
+    threading.Thread(target=_load_receipt_writer, name="receipt-preload", daemon=True).start()
     verifier = _verifier(env, inventory, todo)
     try:
         stored = _store(repository, job_id, inventory, todo, coercions, env, store_progress, verifier.outcome)
@@ -684,6 +686,11 @@ def _bill(env: ImportEnvironment, job: ImportJobRow, rows: list[ImportFileRow], 
 
 
 # -- receipt ---------------------------------------------------------------------------------------------------------
+def _load_receipt_writer() -> None:
+    """Import reportlab while the store waits on the archive, not after it."""
+    import mediastation.documents.import_receipt  # noqa: F401
+
+
 def _receipt(env: ImportEnvironment, job: ImportJobRow, document: dict[str, Any], language: str,
              warnings: list[str]) -> str | None:
     from mediastation.documents.import_receipt import write_import_receipt
