@@ -21,7 +21,7 @@ from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformati
 
 from mediastation.pacs.network import application_entity
 from mediastation.pacs.pdata import C_STORE_RQ as C_STORE_FIELD
-from mediastation.pacs.pdata import DirectAssociation, data_set_offset, file_blocks, request_command, send_request
+from mediastation.pacs.pdata import IDLE_LOOP_DELAY, DirectAssociation, data_set_offset, file_blocks, request_command, send_request
 from support.orthanc import free_port
 from support.synthetic import make_study
 
@@ -148,7 +148,9 @@ def test_the_pdus_are_those_pynetdicom_sends(ct_files: list[Path], max_pdu: int)
 def test_instances_arrive_whole_and_the_association_goes_back_to_pynetdicom(peer: Peer, ct_files: list[Path]) -> None:
     assoc = _associate(peer.port)
     assert DirectAssociation.usable(assoc)
+    polling = assoc.dul._run_loop_delay
     with DirectAssociation(assoc) as direct:
+        assert assoc.dul._run_loop_delay == IDLE_LOOP_DELAY > polling  # the idle DUL thread polls less
         for path in ct_files:
             header = dcmread(path, stop_before_pixels=True)
             status = direct.store(path, CTImageStorage, str(header.SOPInstanceUID), "1.2.840.10008.1.2.1").status
@@ -159,6 +161,7 @@ def test_instances_arrive_whole_and_the_association_goes_back_to_pynetdicom(peer
         fp.seek(data_set_offset(ct_files[0]))
         assert peer.received[0] == fp.read()
     assert len(peer.received) == 3
+    assert assoc.dul._run_loop_delay == polling
     status = assoc.send_c_store(ct_files[1])  # pynetdicom's own sending works on after the batch
     assert status.Status == 0x0000 and len(peer.received) == 4
     assoc.release()
