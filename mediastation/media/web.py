@@ -33,6 +33,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import struct
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -45,6 +46,7 @@ from typing import Any, Literal
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
+from mediastation.dicom.rawheader import RawHeaderError, read_raw_header
 from mediastation.errors import MediaStationError
 from mediastation.media import web_pages, web_pixels
 from mediastation.media.web_pages import (
@@ -627,9 +629,31 @@ class _Header:
     raw_need: int
 
 
+MODALITY_LUT_SEQUENCE = 0x00283000
+# what the layout reads of each instance (see _header), by the quick reader; a modality LUT sequence
+# (which it skips) sends the instance to dcmread
+_HEADER_TAGS = frozenset({
+    0x00080005, 0x00080018, 0x00080020, 0x00080030, 0x00080050, 0x00080060, 0x00081030, 0x0008103E,
+    0x00100010, 0x00100020, 0x00100030, 0x00100040, 0x0020000D, 0x0020000E, 0x00200011, 0x00200013,
+    0x00280002, 0x00280004, 0x00280008, 0x00280010, 0x00280011, 0x00280100})
+
+
 def _read_headers(webs: Sequence[WebInstance]) -> list[_Header | None]:
     """A task of the header pass; None for an instance without pixels (a report, a presentation state)."""
-    return [_header(dcmread(web.source, stop_before_pixels=True)) for web in webs]
+    return [_header(_header_data_set(web.source)) for web in webs]
+
+
+def _header_data_set(source: Path) -> Dataset:
+    """The attributes `_header` reads: from the quick reader's bytes (converted by pydicom as
+    dcmread would), or dcmread itself for what the quick reader leaves alone."""
+    try:
+        with open(source, "rb") as fp:
+            raw = read_raw_header(fp, _HEADER_TAGS)
+    except (OSError, RawHeaderError, struct.error, ValueError):
+        raw = None
+    if raw is None or not raw.meta or any(tag == MODALITY_LUT_SEQUENCE for tag, _s, _e in raw.elements):
+        return dcmread(source, stop_before_pixels=True)
+    return web_pixels.raw_dataset(raw, raw.transfer_syntax)
 
 
 def _header(ds: Dataset) -> _Header | None:

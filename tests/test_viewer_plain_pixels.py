@@ -1,0 +1,106 @@
+"""The viewer's quick paths (media/web_pixels.py `_plain_frames`, media/web.py `_header_data_set`):
+plain native greyscale frames read straight from the file are exactly pydicom's (values, type,
+bit correction, window, rescale), the header pass gives the layout exactly what dcmread gives, and
+everything else still goes through pydicom."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom import dcmread
+from pydicom.data import get_charset_files, get_testdata_file
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+
+from mediastation.media import web, web_pixels
+
+BUNDLED = ["CT_small.dcm", "MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "rtdose.dcm",
+           "MR_small_RLE.dcm", "JPEG2000.dcm", "SC_rgb_small_odd.dcm"]
+PLAIN = {"CT_small.dcm", "MR_small.dcm", "MR_small_implicit.dcm"}
+
+
+def _bundled(name: str) -> Path:
+    path = get_testdata_file(name, download=False)  # installed with pydicom; never fetched
+    assert path is not None, name
+    return Path(path)
+
+
+def _pydicom_frames(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[web_pixels.Frame]:
+    with monkeypatch.context() as patch:
+        patch.setattr(web_pixels, "_plain_frames", lambda _source: None)
+        return list(web_pixels.frames(path))
+
+
+def _same(ours: list[web_pixels.Frame], theirs: list[web_pixels.Frame]) -> bool:
+    return len(ours) == len(theirs) and all(
+        a.stored.dtype == b.stored.dtype and np.array_equal(a.stored, b.stored)
+        and (a.slope, a.intercept, a.photometric, a.center, a.width) == (b.slope, b.intercept, b.photometric,
+                                                                         b.center, b.width)
+        for a, b in zip(ours, theirs, strict=True))
+
+
+def _synthetic(path: Path, *, bits: int, stored: int, signed: bool, frames: int = 1, implicit: bool = False,
+               photometric: str = "MONOCHROME2", rows: int = 7, columns: int = 5) -> Path:
+    """A greyscale instance whose unused high bits are set: the reader must mask them as pydicom does."""
+    rng = np.random.default_rng(bits * 100 + stored + frames)
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
+    samples = rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max, size=(frames, rows, columns), dtype=dtype,
+                           endpoint=True)
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.PatientName, ds.PatientID, ds.Modality = "Virtanen^Ville", "X1", "OT"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
+    ds.Rows, ds.Columns, ds.BitsAllocated, ds.BitsStored = rows, columns, bits, stored
+    ds.HighBit, ds.PixelRepresentation = stored - 1, int(signed)
+    ds.RescaleSlope, ds.RescaleIntercept, ds.WindowCenter, ds.WindowWidth = "2", "-1024", ["40", "50"], ["400", "500"]
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    payload = samples.tobytes()
+    ds.PixelData = payload + (b"\0" if len(payload) % 2 else b"")
+    ds.save_as(path, enforce_file_format=True, implicit_vr=implicit, little_endian=True)
+    return path
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_library_files_give_pydicoms_frames(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _bundled(name)
+    assert (web_pixels._plain_frames(path) is not None) == (name in PLAIN)  # the quick path is taken where it can be
+    assert _same(list(web_pixels.frames(path)), _pydicom_frames(path, monkeypatch))
+
+
+@pytest.mark.parametrize(("bits", "stored", "signed", "frames", "implicit", "photometric", "rows"), [
+    (16, 12, False, 1, False, "MONOCHROME2", 7), (16, 12, True, 1, False, "MONOCHROME2", 7),
+    (16, 16, True, 3, True, "MONOCHROME1", 7), (8, 6, True, 2, False, "MONOCHROME2", 7),
+    (8, 8, False, 1, True, "MONOCHROME2", 3)])  # 3 x 5 bytes: an odd length with its padding byte
+def test_plain_frames_keep_pydicoms_bit_correction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bits: int,
+                                                   stored: int, signed: bool, frames: int, implicit: bool,
+                                                   photometric: str, rows: int) -> None:
+    path = _synthetic(tmp_path / "x.dcm", bits=bits, stored=stored, signed=signed, frames=frames, implicit=implicit,
+                      photometric=photometric, rows=rows)
+    assert web_pixels._plain_frames(path) is not None
+    ours = list(web_pixels.frames(path))
+    assert len(ours) == frames and _same(ours, _pydicom_frames(path, monkeypatch))
+    if stored < bits:  # the unused bits were set in the file and are gone
+        limit = 1 << (stored - 1 if signed else stored)
+        assert all(int(np.abs(f.stored.astype(np.int64)).max()) <= limit for f in ours)
+
+
+def test_a_frame_shorter_than_its_header_says_is_left_to_pydicom(tmp_path: Path) -> None:
+    path = _synthetic(tmp_path / "x.dcm", bits=16, stored=12, signed=False)
+    ds = dcmread(path)
+    ds.Rows = 9  # more rows than the pixel data holds
+    ds.save_as(path)
+    assert web_pixels._plain_frames(path) is None
+
+
+@pytest.mark.parametrize("path", [*(str(_bundled(n)) for n in BUNDLED), *get_charset_files("chr*.dcm")],
+                         ids=lambda p: Path(p).name)
+def test_the_header_pass_reads_what_dcmread_reads(path: str) -> None:
+    assert web._header(web._header_data_set(Path(path))) == web._header(dcmread(path, stop_before_pixels=True))
