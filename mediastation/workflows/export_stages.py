@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -306,35 +305,26 @@ def verify(run: ExportRun) -> None:
     """Read every medium back: same bytes as staged, DICOMDIR consistent, profile kept (b45)."""
     from mediastation.dicom.fileset import verify_fileset
     from mediastation.dicom.profiles import profile_for_medium
-    from mediastation.media.iso import IsoVerificationFailed
+    from mediastation.media.iso import IsoVerificationFailed, verify_image
 
     profile = profile_for_medium(run.medium_kind, run.env.settings.export.compressed_profile)
     burner = _burner(run)
     media = []
     for disc, image, written in zip(run.detail["discs"], run.detail["images"], run.detail["written"], strict=True):
         tree = Path(disc["tree"])
+        problems = verify_fileset(tree, profile)
+        if problems:
+            raise IsoVerificationFailed(f"disc {disc['index']}: the file-set is not valid: " + "; ".join(problems[:10]),
+                                        details={"problems": problems})
         medium = _written_medium(written)
-        with ThreadPoolExecutor(max_workers=1) as reader:  # the disk reads back while the headers are checked
-            read_back = reader.submit(_read_back, burner, medium, image, tree, disc["fileset_id"])
-            problems = verify_fileset(tree, profile)
-            if problems:
-                raise IsoVerificationFailed(f"disc {disc['index']}: the file-set is not valid: "
-                                            + "; ".join(problems[:10]), details={"problems": problems})
-            read_back.result()
+        if "image" in image and burner.kind == "folder":  # one pass: image digest and every file's bytes
+            verify_image(Path(medium.location), tree, volume_id=disc["fileset_id"], expected_sha256=image["sha256"])
+        else:
+            burner.verify(medium, expected_sha256=image.get("sha256"), expected_tree=None if "image" in image else tree)
+            if "image" in image and Path(medium.location).is_file():
+                verify_image(Path(medium.location), tree, volume_id=disc["fileset_id"])
         media.append(_medium_document(run, disc, image, written, profile))
     run.detail["media"] = media
-
-
-def _read_back(burner: Any, medium: Any, image: dict[str, Any], tree: Path, fileset_id: str) -> None:
-    """The written medium against the staged tree; raises IsoVerificationFailed (or the burner's error)."""
-    from mediastation.media.iso import verify_image
-
-    if "image" in image and burner.kind == "folder":  # one pass: image digest and every file's bytes
-        verify_image(Path(medium.location), tree, volume_id=fileset_id, expected_sha256=image["sha256"])
-        return
-    burner.verify(medium, expected_sha256=image.get("sha256"), expected_tree=None if "image" in image else tree)
-    if "image" in image and Path(medium.location).is_file():
-        verify_image(Path(medium.location), tree, volume_id=fileset_id)
 
 
 def _written_medium(written: dict[str, Any]) -> Any:
