@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 from pathlib import Path
 
 import pycdlib
@@ -89,6 +90,18 @@ def test_reading_back_gives_the_files_bytes(tmp_path: Path, size: int) -> None:
     chunks = [bytes(chunk) for chunk in read_chunks(path, 8192)]
     assert b"".join(chunks) == content
     assert all(len(chunk) == 8192 for chunk in chunks[:-1])
+
+
+def test_a_reader_stopped_early_lets_go_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "image"
+    path.write_bytes(os.urandom(10 * 8192))
+    before = set(os.listdir("/proc/self/fd"))
+    chunks = read_chunks(path, 8192)
+    first = bytes(next(chunks))
+    chunks.close()  # the caller found a difference and stops reading
+    assert first == path.read_bytes()[:8192]
+    assert set(os.listdir("/proc/self/fd")) <= before  # no descriptor left open
+    assert not any(t.name == "image-read" and t.is_alive() for t in threading.enumerate())  # nor a reader
 
 
 def test_without_o_direct_the_same_bytes_come_through_the_page_cache(tmp_path: Path,

@@ -13,6 +13,8 @@ import errno
 import hashlib
 import mmap
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -163,25 +165,47 @@ class ImageWriter:
 
 def read_chunks(path: Path | str, size: int) -> Iterator[memoryview]:
     """The file from its start in chunks of `size` (a multiple of ALIGN), read from the disk with
-    O_DIRECT where possible. A chunk is valid until the next-but-one is requested (two buffers)."""
+    O_DIRECT where possible, one chunk ahead in a second thread (the disk reads while the caller
+    compares). A chunk stays valid until two more have been requested (four buffers in turn)."""
     fd = _open_direct(path, os.O_RDONLY)
     if fd is None:
         with open(path, "rb", buffering=0) as plain:
             while chunk := plain.read(size):
                 yield memoryview(chunk)
         return
-    buffers = [mmap.mmap(-1, size), mmap.mmap(-1, size)]
+    ahead: queue.Queue[memoryview | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    reader = threading.Thread(target=_read_ahead, args=(fd, size, ahead, stop), name="image-read", daemon=True)
+    reader.start()
     try:
-        offset, turn = 0, 0
-        while True:
-            buffer = buffers[turn]
-            count = os.preadv(fd, [buffer], offset)
-            if count <= 0:
-                return
-            yield memoryview(buffer)[:count]
-            offset += count
-            turn ^= 1
-            if count < size:
-                return
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
     finally:
+        stop.set()
+        while reader.is_alive():  # let it finish its read and see `stop`
+            try:
+                ahead.get(timeout=0.1)
+            except queue.Empty:
+                pass
         os.close(fd)  # the buffers go with the last chunk the caller holds
+
+
+def _read_ahead(fd: int, size: int, ahead: queue.Queue[memoryview | BaseException | None],
+                stop: threading.Event) -> None:
+    buffers = [mmap.mmap(-1, size) for _ in range(4)]
+    offset, turn = 0, 0
+    try:
+        while not stop.is_set():
+            count = os.preadv(fd, [buffers[turn]], offset)
+            if count <= 0:
+                break
+            ahead.put(memoryview(buffers[turn])[:count])
+            offset += count
+            turn = (turn + 1) % len(buffers)
+            if count < size:
+                break
+        ahead.put(None)
+    except OSError as exc:
+        ahead.put(exc)
