@@ -19,7 +19,7 @@ from pydicom.uid import generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
-from mediastation.pacs.network import DicomNode, application_entity
+from mediastation.pacs.network import DicomNode, application_entity, status_code
 
 STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
 STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"
@@ -112,7 +112,7 @@ def _request(node: DicomNode, calling_ae: str, batches: dict[str, list[tuple[str
             request.ReferencedSOPSequence = [_reference(sop_class, uid) for sop_class, uid in refs]
             status, _reply = assoc.send_n_action(request, 1, STORAGE_COMMITMENT, STORAGE_COMMITMENT_INSTANCE,
                                                  msg_id=number)
-            code = int(status.Status) if status is not None and "Status" in status else None  # empty: no answer
+            code = status_code(status)
             if code != 0x0000:
                 code_text = "no response" if code is None else f"status {code:04X}"
                 return CommitmentResult("unavailable", note=f"the archive refused the commitment request ({code_text})")

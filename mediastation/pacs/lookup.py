@@ -20,7 +20,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from mediastation.domain.reconcile import ArchivePatient
 from mediastation.errors import PacsError
-from mediastation.pacs.network import DicomNode, application_entity
+from mediastation.pacs.network import DicomNode, application_entity, status_code
 from mediastation.pacs.pdata import DirectAssociation
 
 PENDING = (0xFF00, 0xFF01)
@@ -73,7 +73,7 @@ class ArchiveQuery:
             if self.direct is not None:
                 responses = list(self.direct.find(query, model))
             else:
-                responses = [(_status_code(status), identifier)
+                responses = [(status_code(status), identifier)
                              for status, identifier in self.assoc.send_c_find(query, model)]
         except (RuntimeError, ValueError, OSError) as exc:
             raise PacsError(f"C-FIND to {self.node.ae_title} failed: {exc}") from None
@@ -149,8 +149,3 @@ class ArchiveQuery:
         # Not SOPClassUID: Orthanc keeps it out of its index and reads every file from storage for
         # it (C-FINDs twice as slow); the series a UID is filed under tells a conflict as surely.
         return self._find(query, StudyRootQueryRetrieveInformationModelFind)
-
-
-def _status_code(status: Dataset | None) -> int | None:
-    """pynetdicom's status Dataset as the number (an empty one when no response came)."""
-    return int(status.Status) if status is not None and "Status" in status else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from functools import wraps
+from typing import Any
 
 from pynetdicom import AE
 from pynetdicom import transport
@@ -60,3 +61,9 @@ def application_entity(calling_ae: str, timeout: float) -> AE:
     ae.network_timeout = timeout
     ae.connection_timeout = timeout
     return ae
+
+
+def status_code(status: Any) -> int | None:
+    """A pynetdicom response's Status as a number; None when no response came (pynetdicom then
+    hands back an empty Dataset, or None)."""
+    return int(status.Status) if status is not None and "Status" in status else None

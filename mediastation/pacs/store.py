@@ -39,7 +39,7 @@ from mediastation.dicom.coerce import (
 from mediastation.dicom.rawheader import RawHeaderError
 from mediastation.dicom.inventory import InstanceHeader
 from mediastation.dicom.sources import MediumFile
-from mediastation.pacs.network import DicomNode
+from mediastation.pacs.network import DicomNode, status_code
 from mediastation.pacs.pdata import DirectAssociation, file_blocks
 
 MAX_CONTEXTS = 128
@@ -341,8 +341,7 @@ class _Sender:
             except KeyError:  # no context for exactly this syntax: pynetdicom finds one or says why not,
                 self.direct.__exit__(None, None, None)  # reading its own responses again from here on
                 self.direct = None
-        response = self.assoc.send_c_store(self.staged)  # type: ignore[attr-defined]
-        return int(response.Status) if response is not None and "Status" in response else None
+        return status_code(self.assoc.send_c_store(self.staged))  # type: ignore[attr-defined]
 
     def connect(self) -> bool:
         if self.assoc is not None and self.assoc.is_established:  # type: ignore[attr-defined]
