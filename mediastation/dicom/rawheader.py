@@ -44,6 +44,7 @@ class RawHeader:
     vrs: dict[int, bytes] = field(default_factory=dict)  # their VR when explicit
     pixel_offset: int | None = None
     pixel_end: int | None = None  # None for encapsulated (undefined length) pixel data
+    pixel_value: int | None = None  # where the pixel data's value starts (after its element header)
     header_end: int = 0  # where the top-level elements before the pixel data end
     buffer: bytearray = field(default_factory=bytearray, repr=False)  # the file's bytes read so far
 
@@ -196,6 +197,7 @@ def _pixel_end(buf: _Buffer, header: RawHeader, pos: int, order: str) -> int | N
         length, start = struct.unpack_from(order + "I", buf.data, pos + 8)[0], pos + 12
     else:
         length, start = struct.unpack_from(order + "H", buf.data, pos + 6)[0], pos + 8
+    header.pixel_value = start
     return None if length == UNDEFINED else start + length
 
 

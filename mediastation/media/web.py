@@ -629,7 +629,6 @@ class _Header:
     raw_need: int
 
 
-MODALITY_LUT_SEQUENCE = 0x00283000
 # what the layout reads of each instance (see _header), by the quick reader; a modality LUT sequence
 # (which it skips) sends the instance to dcmread
 _HEADER_TAGS = frozenset({
@@ -651,7 +650,7 @@ def _header_data_set(source: Path) -> Dataset:
             raw = read_raw_header(fp, _HEADER_TAGS)
     except (OSError, RawHeaderError, struct.error, ValueError):
         raw = None
-    if raw is None or not raw.meta or any(tag == MODALITY_LUT_SEQUENCE for tag, _s, _e in raw.elements):
+    if raw is None or not raw.meta or any(tag == web_pixels.MODALITY_LUT_SEQUENCE for tag, _s, _e in raw.elements):
         return dcmread(source, stop_before_pixels=True)
     return web_pixels.raw_dataset(raw, raw.transfer_syntax)
 

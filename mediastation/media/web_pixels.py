@@ -43,7 +43,8 @@ _RLE_PLUGIN = "pylibjpeg" if "pylibjpeg" in RLELosslessEncoder.available_plugins
 # the Image Pixel attributes the frames need (group 0028); a frame with any of NOT_PLAIN goes through pydicom
 PIXEL_MODULE = frozenset({0x00280002, 0x00280004, 0x00280008, 0x00280010, 0x00280011, 0x00280100, 0x00280101,
                           0x00280102, 0x00280103, 0x00281050, 0x00281051, 0x00281052, 0x00281053})
-NOT_PLAIN = frozenset({0x00281101, 0x00281201, 0x00283000})  # palette, modality LUT
+MODALITY_LUT_SEQUENCE = 0x00283000
+NOT_PLAIN = frozenset({0x00281101, 0x00281201, MODALITY_LUT_SEQUENCE})  # palette, modality LUT
 _INTEGER_TYPES = {np.dtype("uint8"), np.dtype("int8"), np.dtype("uint16"), np.dtype("int16")}
 
 
@@ -109,15 +110,23 @@ def _plain_frames(source: Path) -> Iterator[Frame] | None:
     except (OSError, RawHeaderError, struct.error, ValueError):
         return None
     layout = _plain_layout(raw)
-    if layout is None:
-        return None
-    return _read_plain(source, raw, *layout)
+    return None if layout is None else _read_plain(source, layout)
 
 
-def _plain_layout(raw: RawHeader) -> tuple[Dataset, np.dtype, int, int, int, int] | None:
-    """(group 0028, sample type, rows, columns, frames, where the samples start), or None."""
-    if raw.transfer_syntax not in (EXPLICIT_LE, IMPLICIT_LE) or raw.pixel_offset is None or raw.pixel_end is None \
-            or any(tag >> 16 == 0x0028 and tag in NOT_PLAIN for tag, _start, _end in raw.elements):
+@dataclass(frozen=True)
+class _PlainLayout:
+    header: Dataset  # group 0028
+    dtype: np.dtype
+    rows: int
+    columns: int
+    count: int  # frames
+    start: int  # where the samples start in the file
+    shift: int  # Bits Allocated - Bits Stored
+
+
+def _plain_layout(raw: RawHeader) -> _PlainLayout | None:
+    if raw.transfer_syntax not in (EXPLICIT_LE, IMPLICIT_LE) or raw.pixel_value is None or raw.pixel_end is None \
+            or any(tag in NOT_PLAIN for tag, _start, _end in raw.elements):
         return None
     header = raw_dataset(raw)
     try:
@@ -129,33 +138,28 @@ def _plain_layout(raw: RawHeader) -> tuple[Dataset, np.dtype, int, int, int, int
             and signed in (0, 1) and str(header.get("PhotometricInterpretation", "")) in ("MONOCHROME1", "MONOCHROME2")
     except (AttributeError, TypeError, ValueError):
         return None
-    offset = raw.pixel_offset
-    vr = bytes(raw.buffer[offset + 4:offset + 6])
-    start = offset + (12 if not raw.implicit and vr in (b"OB", b"OW", b"UN") else 8)
     total = rows * columns * count * allocated // 8
-    if not plain or rows < 1 or columns < 1 or raw.pixel_end - start not in (total, total + 1):
+    if not plain or rows < 1 or columns < 1 or raw.pixel_end - raw.pixel_value not in (total, total + 1):
         return None
     dtype = np.dtype(f"<{'i' if signed else 'u'}{allocated // 8}")
-    return header, dtype, rows, columns, count, start
+    return _PlainLayout(header, dtype, rows, columns, count, raw.pixel_value, allocated - stored)
 
 
-def _read_plain(source: Path, raw: RawHeader, header: Dataset, dtype: np.dtype, rows: int, columns: int,
-                count: int, start: int) -> Iterator[Frame]:
-    photometric = str(header.get("PhotometricInterpretation"))
-    center, width = _window(header)
-    shift = int(header.BitsAllocated) - int(header.get("BitsStored", header.BitsAllocated) or header.BitsAllocated)
-    size = rows * columns * dtype.itemsize
+def _read_plain(source: Path, layout: _PlainLayout) -> Iterator[Frame]:
+    photometric = str(layout.header.get("PhotometricInterpretation"))
+    center, width = _window(layout.header)
+    size = layout.rows * layout.columns * layout.dtype.itemsize
     with open(source, "rb", buffering=0) as fp:
-        for number in range(count):
-            fp.seek(start + number * size)
+        for number in range(layout.count):
+            fp.seek(layout.start + number * size)
             samples = bytearray(size)
             if fp.readinto(samples) != size:
                 raise ValueError(f"{source}: the pixel data ends early")
-            array = np.frombuffer(samples, dtype).reshape(rows, columns)
-            if shift:  # as pydicom does: bits above Bits Stored do not count (PS3.5 8.1.1)
-                np.left_shift(array, shift, out=array)
-                np.right_shift(array, shift, out=array)
-            yield _frame(array, header, photometric, center, width)
+            array = np.frombuffer(samples, layout.dtype).reshape(layout.rows, layout.columns)
+            if layout.shift:  # as pydicom does: bits above Bits Stored do not count (PS3.5 8.1.1)
+                np.left_shift(array, layout.shift, out=array)
+                np.right_shift(array, layout.shift, out=array)
+            yield _frame(array, layout.header, photometric, center, width)
 
 
 def _frame(array: np.ndarray, header: Dataset, photometric: str, center: float | None,
