@@ -250,7 +250,7 @@ def write(run: ExportRun) -> None:
     burner = _burner(run)
     written = []
     for disc, image in zip(run.detail["discs"], run.detail["images"], strict=True):
-        if "image" in image and hasattr(burner, "move_image"):  # the folder burner takes the file itself
+        if "image" in image and _keeps_image_file(burner):  # it takes the file itself
             medium = burner.move_image(Path(image["image"]), label=disc["fileset_id"], sha256=image["sha256"],
                                        size=image["bytes"], progress=run.env.progress)
         elif "image" in image:
@@ -317,7 +317,7 @@ def verify(run: ExportRun) -> None:
             raise IsoVerificationFailed(f"disc {disc['index']}: the file-set is not valid: " + "; ".join(problems[:10]),
                                         details={"problems": problems})
         medium = _written_medium(written)
-        if "image" in image and burner.kind == "folder":  # one pass: image digest and every file's bytes
+        if "image" in image and _keeps_image_file(burner):  # one pass: image digest and every file's bytes
             verify_image(Path(medium.location), tree, volume_id=disc["fileset_id"], expected_sha256=image["sha256"])
         else:
             burner.verify(medium, expected_sha256=image.get("sha256"), expected_tree=None if "image" in image else tree)
@@ -325,6 +325,11 @@ def verify(run: ExportRun) -> None:
                 verify_image(Path(medium.location), tree, volume_id=disc["fileset_id"])
         media.append(_medium_document(run, disc, image, written, profile))
     run.detail["media"] = media
+
+
+def _keeps_image_file(burner: Any) -> bool:
+    """The folder burner: its medium is the image file itself, moved into place and read back whole."""
+    return burner.kind == "folder"
 
 
 def _written_medium(written: dict[str, Any]) -> Any:
