@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from pydicom import dcmread
 from pydicom.data import get_charset_files, get_testdata_file
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
 from mediastation.media import web, web_pixels
@@ -103,4 +105,43 @@ def test_a_frame_shorter_than_its_header_says_is_left_to_pydicom(tmp_path: Path)
 @pytest.mark.parametrize("path", [*(str(_bundled(n)) for n in BUNDLED), *get_charset_files("chr*.dcm")],
                          ids=lambda p: Path(p).name)
 def test_the_header_pass_reads_what_dcmread_reads(path: str) -> None:
-    assert web._header(web._header_data_set(Path(path))) == web._header(dcmread(path, stop_before_pixels=True))
+    assert web._header(web._header_values(Path(path))) == _dcmread_header(path)
+
+
+def _dcmread_header(path: Path | str) -> web._Header | None:
+    return web._header(web._Values.of(dcmread(path, stop_before_pixels=True)))
+
+
+# raw values the quick decoder must read as pydicom does, or leave to pydicom (tag, VR, bytes)
+ODD_VALUES = {
+    "padding": [(0x00100020, "LO", b" ID 7  "), (0x00080018, "UI", b"1.2.3.4\0"), (0x00100040, "CS", b"F ")],
+    "integers": [(0x00200011, "IS", b" +12 "), (0x00200013, "IS", b"007 "), (0x00280008, "IS", b"3 ")],
+    "not plain integers": [(0x00200011, "IS", b"1.0 "), (0x00200013, "IS", b"-0")],
+    "empty": [(0x00200011, "IS", b""), (0x00081030, "LO", b""), (0x00100010, "PN", b"")],
+    "several values": [(0x00200013, "IS", b"1\\2 "), (0x0008103E, "LO", b"A\\B"), (0x00080060, "CS", b"CT\\MR")],
+    "latin-1 text": [(0x00080005, "CS", b"ISO_IR 100"), (0x00100010, "PN", "Mäkelä^Åsa".encode("latin-1")),
+                     (0x00081030, "LO", "TT KEUHKOT ÄÖ ".encode("latin-1"))],
+    "utf-8 text": [(0x00080005, "CS", b"ISO_IR 192"), (0x00100010, "PN", "Mäkelä^Åsa=まきら".encode())],
+    "another VR": [(0x00280010, "SS", b"\x07\x00"), (0x00100040, "LO", b"M ")],
+    "nul inside": [(0x0008103E, "LO", b"AB\x00C")],
+}
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
+@pytest.mark.parametrize("case", sorted(ODD_VALUES))
+def test_the_quick_header_decodes_odd_values_as_pydicom_does(tmp_path: Path, case: str, implicit: bool) -> None:
+    path = _synthetic(tmp_path / "x.dcm", bits=16, stored=12, signed=False, frames=3, implicit=implicit)
+    ds = dcmread(path)
+    for tag, vr, value in ODD_VALUES[case]:
+        value += b" " if len(value) % 2 else b""
+        ds._dict[Tag(tag)] = RawDataElement(Tag(tag), vr, len(value), value, 0, implicit, True)  # bytes as given
+    ds.save_as(path, implicit_vr=implicit, little_endian=True)
+    assert web._header(web._header_values(path)) == _dcmread_header(path)
+
+
+def test_plain_values_are_decoded_without_pydicom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _synthetic(tmp_path / "x.dcm", bits=16, stored=12, signed=False)
+    expected = _dcmread_header(path)
+    monkeypatch.setattr(web_pixels, "raw_dataset", lambda *a, **k: pytest.fail("pydicom asked for plain values"))
+    assert web._header(web._header_values(path)) == expected
+    assert expected is not None and expected.patient[:2] == ("X1", "Virtanen^Ville") and expected.frames == 1

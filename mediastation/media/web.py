@@ -44,9 +44,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydicom import dcmread
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 
-from mediastation.dicom.rawheader import RawHeaderError, read_raw_header
+from mediastation.dicom.rawheader import RawHeader, RawHeaderError, read_raw_header
 from mediastation.errors import MediaStationError
 from mediastation.media import web_pages, web_pixels
 from mediastation.media.web_pages import (
@@ -209,24 +210,24 @@ class _Instance:
     copy_bound: int  # bytes its embedded copies take at most (uncompressed, base64, whole blocks)
 
 
-def _copy_bound(ds: Dataset, frames: int) -> int:
-    size = int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1) or 1)
-    bits = int(ds.BitsAllocated)
-    per_sample = 1 if bits <= 8 and ds.get("PhotometricInterpretation") != "PALETTE COLOR" else 4 if bits > 16 else 2
+def _copy_bound(values: _Values, frames: int) -> int:
+    get = values.get
+    size = int(get("Rows")) * int(get("Columns")) * int(get("SamplesPerPixel") or 1)
+    bits = int(get("BitsAllocated"))
+    per_sample = 1 if bits <= 8 and get("PhotometricInterpretation") != "PALETTE COLOR" else 4 if bits > 16 else 2
     return frames * blocks(math.ceil(size * per_sample * 4 / 3) + 1024)
 
 
-def _raw_need(ds: Dataset, frames: int) -> int:
+def _raw_need(values: _Values, frames: int) -> int:
     """Bytes the instance's previews and raw copies can take, with room to spare: what the budget must
     hold before copies are written raw (see `_Writer.compress`). Counts samples as the copy stores
     them (colour as 8-bit RGB, modality-LUT, big-endian and >16-bit data as float32) and a preview
     as large as its pixels, at least PREVIEW_RESERVE."""
-    rows, columns = int(ds.Rows), int(ds.Columns)
-    colour = int(ds.get("SamplesPerPixel", 1) or 1) > 1 or ds.get("PhotometricInterpretation") == "PALETTE COLOR"
-    bits = int(ds.BitsAllocated)
-    syntax = getattr(ds.get("file_meta"), "TransferSyntaxUID", None)
-    big_endian = syntax is not None and syntax.is_little_endian is False
-    per_sample = 1 if colour or bits <= 8 else 4 if bits > 16 or big_endian or "ModalityLUTSequence" in ds else 2
+    get = values.get
+    rows, columns = int(get("Rows")), int(get("Columns"))
+    colour = int(get("SamplesPerPixel") or 1) > 1 or get("PhotometricInterpretation") == "PALETTE COLOR"
+    bits = int(get("BitsAllocated"))
+    per_sample = 1 if colour or bits <= 8 else 4 if bits > 16 or values.big_endian or values.modality_lut else 2
     samples = 3 if colour else 1
     copy = blocks(math.ceil(rows * columns * samples * per_sample * 4 / 3) + 1024)
     preview_pixels = min(rows, web_pixels.PREVIEW_SIZE) * min(columns, web_pixels.PREVIEW_SIZE) * samples
@@ -602,14 +603,28 @@ def _attach_reports(patients: list[PatientEntry], medium_root: Path,
     return linked
 
 
-def _text(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword, "")
+@dataclass(frozen=True)
+class _Values:
+    """What `_header` reads of one instance: values by keyword as pydicom gives them (None: absent)."""
+
+    get: Callable[[str], Any]
+    big_endian: bool
+    modality_lut: bool
+
+    @classmethod
+    def of(cls, ds: Dataset) -> _Values:
+        syntax = getattr(ds.get("file_meta"), "TransferSyntaxUID", None)
+        return cls(ds.get, syntax is not None and syntax.is_little_endian is False, "ModalityLUTSequence" in ds)
+
+
+def _text(values: _Values, keyword: str) -> str:
+    value = values.get(keyword)
     return "" if value is None else str(value).strip()
 
 
-def _int(ds: Dataset, keyword: str) -> int | None:
+def _int(values: _Values, keyword: str) -> int | None:
     try:
-        value = ds.get(keyword)
+        value = values.get(keyword)
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
@@ -629,45 +644,86 @@ class _Header:
     raw_need: int
 
 
-# what the layout reads of each instance (see _header), by the quick reader; a modality LUT sequence
-# (which it skips) sends the instance to dcmread
-_HEADER_TAGS = frozenset({
-    0x00080005, 0x00080018, 0x00080020, 0x00080030, 0x00080050, 0x00080060, 0x00081030, 0x0008103E,
-    0x00100010, 0x00100020, 0x00100030, 0x00100040, 0x0020000D, 0x0020000E, 0x00200011, 0x00200013,
-    0x00280002, 0x00280004, 0x00280008, 0x00280010, 0x00280011, 0x00280100})
+# what the layout reads of each instance (see _header) by the quick reader, with the VR each has in
+# PS3.6; a modality LUT sequence (which it skips) sends the instance to dcmread
+_HEADER_KEYWORDS = (
+    "SpecificCharacterSet", "SOPInstanceUID", "StudyDate", "StudyTime", "AccessionNumber", "Modality",
+    "StudyDescription", "SeriesDescription", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+    "StudyInstanceUID", "SeriesInstanceUID", "SeriesNumber", "InstanceNumber", "SamplesPerPixel",
+    "PhotometricInterpretation", "NumberOfFrames", "Rows", "Columns", "BitsAllocated")
+_HEADER_TAG_OF = {keyword: int(tag_for_keyword(keyword)) for keyword in _HEADER_KEYWORDS}
+_HEADER_VRS = {tag: dictionary_VR(tag).encode() for tag in _HEADER_TAG_OF.values()}
+_HEADER_TAGS = frozenset(_HEADER_VRS)
+_PLAIN_ASCII = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")  # printable ASCII but the value separator (backslash)
+_PLAIN_INTEGER = re.compile(r" *[+-]?[0-9]+ *")
+_SLOW = object()  # a value left to pydicom
 
 
 def _read_headers(webs: Sequence[WebInstance]) -> list[_Header | None]:
     """A task of the header pass; None for an instance without pixels (a report, a presentation state)."""
-    return [_header(_header_data_set(web.source)) for web in webs]
+    return [_header(_header_values(web.source)) for web in webs]
 
 
-def _header_data_set(source: Path) -> Dataset:
-    """The attributes `_header` reads: from the quick reader's bytes (converted by pydicom as
-    dcmread would), or dcmread itself for what the quick reader leaves alone."""
+def _header_values(source: Path) -> _Values:
+    """The attributes `_header` reads: from the quick reader's bytes (decoded as dcmread would), or
+    dcmread itself for what the quick reader leaves alone."""
     try:
         with open(source, "rb") as fp:
             raw = read_raw_header(fp, _HEADER_TAGS)
     except (OSError, RawHeaderError, struct.error, ValueError):
         raw = None
-    if raw is None or not raw.meta or any(tag == web_pixels.MODALITY_LUT_SEQUENCE for tag, _s, _e in raw.elements):
-        return dcmread(source, stop_before_pixels=True)
-    return web_pixels.raw_dataset(raw, raw.transfer_syntax)
+    if raw is None or not raw.meta or not raw.little \
+            or any(tag == web_pixels.MODALITY_LUT_SEQUENCE for tag, _s, _e in raw.elements):
+        return _Values.of(dcmread(source, stop_before_pixels=True))
+    return _quick_values(raw)
 
 
-def _header(ds: Dataset) -> _Header | None:
-    if not all(k in ds for k in ("Rows", "Columns", "BitsAllocated")):
+def _quick_values(raw: RawHeader) -> _Values:
+    """Single plain-ASCII values and 16-bit integers decoded here (what pydicom gives them as, about
+    twenty times faster); the rest (other characters, several values, an unexpected VR) by pydicom's
+    conversion of the same bytes, with the file's character set."""
+    decoded: dict[int, Any] = {}
+    slow = []
+    for tag, data in raw.values.items():
+        value = _quick_value(_HEADER_VRS[tag], raw.vrs.get(tag, _HEADER_VRS[tag]), data)
+        if value is _SLOW:
+            slow.append(tag)
+        else:
+            decoded[tag] = value
+    if slow:
+        converted = web_pixels.raw_dataset(raw)
+        decoded.update((tag, converted[tag].value) for tag in slow)
+    return _Values(lambda keyword: decoded.get(_HEADER_TAG_OF[keyword]), False, False)
+
+
+def _quick_value(expected: bytes, vr: bytes, data: bytes) -> Any:
+    if vr != expected:
+        return _SLOW
+    if vr == b"US":
+        return int.from_bytes(data, "little") if len(data) == 2 else _SLOW
+    text = data.rstrip(b"\x00 ")  # as pydicom strips every text value
+    if not _PLAIN_ASCII.fullmatch(text):
+        return _SLOW
+    value = text.decode("ascii")
+    if vr != b"IS" or not value:
+        return value
+    return int(value) if _PLAIN_INTEGER.fullmatch(value) else _SLOW
+
+
+def _header(values: _Values) -> _Header | None:
+    get = values.get
+    if get("Rows") is None or get("Columns") is None or get("BitsAllocated") is None:
         return None
-    frames = _int(ds, "NumberOfFrames") or 1
+    frames = _int(values, "NumberOfFrames") or 1
     return _Header(
-        patient=(_text(ds, "PatientID"), _text(ds, "PatientName"), _text(ds, "PatientBirthDate"),
-                 _text(ds, "PatientSex")),
-        study=(_text(ds, "StudyInstanceUID"), _text(ds, "StudyDate"), _text(ds, "StudyTime"),
-               _text(ds, "StudyDescription"), _text(ds, "AccessionNumber")),
-        series=(_text(ds, "SeriesInstanceUID"), _int(ds, "SeriesNumber"), _text(ds, "Modality"),
-                _text(ds, "SeriesDescription")),
-        sop=_text(ds, "SOPInstanceUID"), number=_int(ds, "InstanceNumber"), frames=frames,
-        copy_bound=_copy_bound(ds, frames), raw_need=_raw_need(ds, frames))
+        patient=(_text(values, "PatientID"), _text(values, "PatientName"), _text(values, "PatientBirthDate"),
+                 _text(values, "PatientSex")),
+        study=(_text(values, "StudyInstanceUID"), _text(values, "StudyDate"), _text(values, "StudyTime"),
+               _text(values, "StudyDescription"), _text(values, "AccessionNumber")),
+        series=(_text(values, "SeriesInstanceUID"), _int(values, "SeriesNumber"), _text(values, "Modality"),
+                _text(values, "SeriesDescription")),
+        sop=_text(values, "SOPInstanceUID"), number=_int(values, "InstanceNumber"), frames=frames,
+        copy_bound=_copy_bound(values, frames), raw_need=_raw_need(values, frames))
 
 
 def _headers(instances: Sequence[WebInstance], executor: Executor) -> Iterator[_Header | None]:

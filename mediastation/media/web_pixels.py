@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -89,14 +89,21 @@ def frames(source: Path) -> Iterator[Frame]:
 def raw_dataset(raw: RawHeader, syntax: str | None = None) -> Dataset:
     """The values the quick reader kept (`raw.values`), as a pydicom Dataset that converts them on
     access exactly as after dcmread: no second parse of the file for a few attributes."""
-    elements = {tag: RawDataElement(Tag(tag), raw.vrs[tag].decode() if tag in raw.vrs else None, len(value), value,
-                                    0, raw.implicit, raw.little, True, False)
-                for tag, value in raw.values.items()}
-    ds = Dataset(elements)
-    ds.set_original_encoding(raw.implicit, raw.little)
+    ds = _converting_dataset(tuple(raw.values.items()), tuple(raw.vrs.items()), raw.implicit, raw.little)
     if syntax is not None:
         ds.file_meta = FileMetaDataset()
         ds.file_meta.TransferSyntaxUID = syntax
+    return ds
+
+
+def _converting_dataset(values: tuple[tuple[int, bytes], ...], vrs: tuple[tuple[int, bytes], ...], implicit: bool,
+                        little: bool) -> Dataset:
+    known = dict(vrs)
+    elements = {tag: RawDataElement(Tag(tag), known[tag].decode() if tag in known else None, len(value), value,
+                                    0, implicit, little, True, False)
+                for tag, value in values}
+    ds = Dataset(elements)
+    ds.set_original_encoding(implicit, little)
     return ds
 
 
@@ -120,34 +127,50 @@ class _PlainLayout:
     rows: int
     columns: int
     count: int  # frames
-    start: int  # where the samples start in the file
     shift: int  # Bits Allocated - Bits Stored
+    photometric: str
+    center: float | None
+    width: float | None
+    start: int = 0  # where the samples start in the file
+
+    @property
+    def total(self) -> int:
+        return self.rows * self.columns * self.count * self.dtype.itemsize
 
 
 def _plain_layout(raw: RawHeader) -> _PlainLayout | None:
     if raw.transfer_syntax not in (EXPLICIT_LE, IMPLICIT_LE) or raw.pixel_value is None or raw.pixel_end is None \
             or any(tag in NOT_PLAIN for tag, _start, _end in raw.elements):
         return None
-    header = raw_dataset(raw)
+    layout = _series_layout(tuple(raw.values.items()), tuple(raw.vrs.items()), raw.implicit, raw.little)
+    if layout is None or raw.pixel_end - raw.pixel_value not in (layout.total, layout.total + 1):
+        return None
+    return replace(layout, start=raw.pixel_value)
+
+
+@lru_cache(maxsize=32)
+def _series_layout(values: tuple[tuple[int, bytes], ...], vrs: tuple[tuple[int, bytes], ...], implicit: bool,
+                   little: bool) -> _PlainLayout | None:
+    """The layout for these Image Pixel values: decoded once for the instances of a series that
+    share them byte for byte (pydicom's conversion is most of the cost of a plain frame)."""
+    header = _converting_dataset(values, vrs, implicit, little)
     try:
         rows, columns, allocated = int(header.Rows), int(header.Columns), int(header.BitsAllocated)
         stored = int(header.get("BitsStored", allocated) or allocated)
         signed = int(header.get("PixelRepresentation", 0) or 0)
         count = int(header.get("NumberOfFrames", 1) or 1)
+        photometric = str(header.get("PhotometricInterpretation", ""))
         plain = int(header.get("SamplesPerPixel", 1) or 1) == 1 and allocated in (8, 16) and 0 < stored <= allocated \
-            and signed in (0, 1) and str(header.get("PhotometricInterpretation", "")) in ("MONOCHROME1", "MONOCHROME2")
+            and signed in (0, 1) and photometric in ("MONOCHROME1", "MONOCHROME2")
     except (AttributeError, TypeError, ValueError):
         return None
-    total = rows * columns * count * allocated // 8
-    if not plain or rows < 1 or columns < 1 or raw.pixel_end - raw.pixel_value not in (total, total + 1):
+    if not plain or rows < 1 or columns < 1 or count < 1:
         return None
     dtype = np.dtype(f"<{'i' if signed else 'u'}{allocated // 8}")
-    return _PlainLayout(header, dtype, rows, columns, count, raw.pixel_value, allocated - stored)
+    return _PlainLayout(header, dtype, rows, columns, count, allocated - stored, photometric, *_window(header))
 
 
 def _read_plain(source: Path, layout: _PlainLayout) -> Iterator[Frame]:
-    photometric = str(layout.header.get("PhotometricInterpretation"))
-    center, width = _window(layout.header)
     size = layout.rows * layout.columns * layout.dtype.itemsize
     with open(source, "rb", buffering=0) as fp:
         for number in range(layout.count):
@@ -159,7 +182,7 @@ def _read_plain(source: Path, layout: _PlainLayout) -> Iterator[Frame]:
             if layout.shift:  # as pydicom does: bits above Bits Stored do not count (PS3.5 8.1.1)
                 np.left_shift(array, layout.shift, out=array)
                 np.right_shift(array, layout.shift, out=array)
-            yield _frame(array, layout.header, photometric, center, width)
+            yield _frame(array, layout.header, layout.photometric, layout.center, layout.width)
 
 
 def _frame(array: np.ndarray, header: Dataset, photometric: str, center: float | None,
