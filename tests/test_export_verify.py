@@ -1,0 +1,99 @@
+"""The export's verify stage (workflows/export_stages.py `verify`): a large file-set's DICOMDIR is
+checked in a worker process while the medium is read back. The worker finds what the check in
+line finds, a worker that dies is replaced by the check in line, and a bad file-set is still
+reported before a bad medium."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from burners.base import WrittenMedium
+from mediastation.dicom.fileset import assign_file_ids, read_header, verify_fileset, write_dicomdir
+from mediastation.dicom.samples import make_study
+from mediastation.media.iso import IsoVerificationFailed, build_iso
+from mediastation.workflows import export_stages
+
+
+def _file_set(tmp_path: Path) -> Path:
+    study = make_study(tmp_path / "source", images=4, rows=16, cols=16)
+    root = tmp_path / "disc"
+    entries = []
+    for header, file_id in assign_file_ids([read_header(path) for path in study.files]):
+        target = root.joinpath("DICOM", *file_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(header.path, target)
+        entries.append((header, ("DICOM", *file_id)))
+    write_dicomdir(root, entries, fileset_id="T_1")
+    return root
+
+
+def _broken(root: Path) -> Path:
+    """A file-set whose DICOMDIR references a file that is gone."""
+    next(p for p in sorted((root / "DICOM").rglob("*")) if p.is_file()).unlink()
+    return root
+
+
+@pytest.mark.parametrize("aside", [False, True], ids=["in line", "worker process"])
+def test_the_checker_finds_what_verify_fileset_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      aside: bool) -> None:
+    monkeypatch.setattr(export_stages, "ASIDE_CHECK_MIN", 0 if aside else 10**9)
+    sound = _file_set(tmp_path / "a")
+    broken = _broken(_file_set(tmp_path / "b"))
+    expected = verify_fileset(broken)
+    assert expected and any("missing" in problem for problem in expected)
+    with export_stages._file_set_checker(4) as check:
+        waiting = [check(sound, None), check(broken, None)]
+        assert [problems() for problems in waiting] == [[], expected]
+
+
+def test_a_worker_that_dies_is_replaced_by_the_check_in_line(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    class DeadPool:
+        def __init__(self, **_kwargs: Any) -> None:
+            pass
+
+        def submit(self, *_args: Any) -> Future[list[str]]:
+            future: Future[list[str]] = Future()
+            future.set_exception(BrokenProcessPool("the worker was killed"))
+            return future
+
+        def shutdown(self, **_kwargs: Any) -> None:
+            pass
+
+    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", DeadPool)
+    monkeypatch.setattr(export_stages, "ASIDE_CHECK_MIN", 0)
+    broken = _broken(_file_set(tmp_path))
+    with export_stages._file_set_checker(4) as check:
+        assert check(broken, None)() == verify_fileset(broken) != []
+
+
+def _run(tree: Path, image: Path, sha256: str, *, instances: int) -> SimpleNamespace:
+    medium = WrittenMedium(burner="folder", target=str(image.parent), bytes=image.stat().st_size, sha256=sha256,
+                           location=str(image))
+    return SimpleNamespace(
+        medium_kind="dvd", env=SimpleNamespace(settings=SimpleNamespace(export=SimpleNamespace(compressed_profile="J2K"))),
+        detail={"discs": [{"index": 1, "count": 1, "fileset_id": "T_1", "tree": str(tree), "instances": instances}],
+                "images": [{"image": str(image), "sha256": sha256}], "written": [{"medium": medium.to_json()}]})
+
+
+@pytest.mark.parametrize("aside", [False, True], ids=["in line", "worker process"])
+def test_a_bad_file_set_is_reported_before_a_bad_medium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        aside: bool) -> None:
+    monkeypatch.setattr(export_stages, "ASIDE_CHECK_MIN", 0 if aside else 10**9)
+    monkeypatch.setattr(export_stages, "_burner", lambda run: SimpleNamespace(kind="folder"))
+    tree = _file_set(tmp_path)
+    image = build_iso(tree, tmp_path / "T_1.iso", volume_id="T_1")
+    run = _run(tree, image.path, "0" * 64, instances=4)  # the medium's digest is wrong
+    with pytest.raises(IsoVerificationFailed, match="reads back with SHA-256"):
+        export_stages.verify(run)  # type: ignore[arg-type]
+    _broken(tree)
+    with pytest.raises(IsoVerificationFailed, match="disc 1: the file-set is not valid: .*missing"):
+        export_stages.verify(run)  # type: ignore[arg-type]
+    assert "media" not in run.detail
