@@ -374,6 +374,25 @@ def test_workers_write_the_same_bytes_as_one_process(tmp_path: Path, budget: int
     assert not list(made.root.parent.glob(".web-*"))
 
 
+def test_workers_started_early_with_headers_read_ahead_write_the_same_bytes(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """As an export uses them: started before the discs are laid out, the headers of most files read
+    ahead (one file is left out: its header is read when the layout asks), then the content written."""
+    from mediastation.media import web
+
+    made = lay_out(_many_series(tmp_path / "src"), tmp_path / "tree", budget_bytes=1_700_000)
+    serial = _snapshot(made.root)
+    asked: list[str] = []
+    headers = web._headers
+    monkeypatch.setattr(web, "_headers", lambda webs, executor: asked.extend(w.medium_path for w in webs)
+                        or headers(webs, executor))
+    with web.ViewerWorkers(2, len(made.instances)) as workers:
+        workers.read_ahead([i.source for i in made.instances[1:]])
+        report = write_web_content(made.root, made.instances, budget_bytes=1_700_000, prepared=workers)
+    assert report == made.report and _snapshot(made.root) == serial
+    assert asked == [made.instances[0].medium_path]  # read late: only the left-out file's header
+
+
 @pytest.mark.parametrize(("dtype", "photometric", "window"), [
     ("<u2", "MONOCHROME2", (40.0, 400.0)), ("<i2", "MONOCHROME1", (-600.0, 1500.0)), ("<i2", "MONOCHROME2", None),
     ("|u1", "MONOCHROME1", None), ("|i1", "MONOCHROME2", (0.0, 50.0)), ("<u2", "MONOCHROME1", None),

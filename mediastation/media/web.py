@@ -35,10 +35,11 @@ import re
 import shutil
 import struct
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -155,7 +156,7 @@ def blocks(size: int) -> int:
 def write_web_content(medium_root: Path, instances: Sequence[WebInstance], *, language: str = "fi",
                       budget_bytes: int | None = None, progress: ProgressFn | None = None,
                       reports: Mapping[str, Sequence[ReportLink]] | None = None,
-                      workers: int | None = None) -> WebReport:
+                      workers: int | None = None, prepared: ViewerWorkers | None = None) -> WebReport:
     """Write INDEX.HTM, VIEWER/ and IHE_PDI/ into `medium_root` for `instances`; replaces earlier ones.
 
     `budget_bytes` is the space the web content may take (None: no limit); for a CD the caller passes
@@ -164,16 +165,16 @@ def write_web_content(medium_root: Path, instances: Sequence[WebInstance], *, la
     RLE-compressed where that is smaller. `reports`: StudyInstanceUID -> the study's report files,
     already in `medium_root`; a link whose file is not there is left out (no broken link).
     `workers`: processes for the pixels (None: DEFAULT_WORKERS, or none for a small export; 1: in
-    this process); the files written are the same whatever the number. Work is staged beside
-    `medium_root` and moved in at the end: nothing half-written on failure.
+    this process); the files written are the same whatever the number. `prepared`: workers the
+    caller started earlier (`ViewerWorkers`), with the headers read ahead; `workers` is then unused.
+    Work is staged beside `medium_root` and moved in at the end: nothing half-written on failure.
     """
     bundle = bundle_dir()
     medium_root = Path(medium_root)
     stage = Path(tempfile.mkdtemp(prefix=".web-", dir=medium_root.parent))
     try:
-        count = _worker_count(workers, len(instances))
-        with _executor(count) as executor:
-            report = _Writer(stage, bundle, budget_bytes, progress, executor, count).run(
+        with nullcontext(prepared) if prepared is not None else ViewerWorkers(workers, len(instances)) as pool:
+            report = _Writer(stage, bundle, budget_bytes, progress, pool).run(
                 instances, language, medium_root, reports or {})
         _check_names(stage)
         _move_into(stage, medium_root)
@@ -313,21 +314,58 @@ def _worker_count(workers: int | None, instances: int) -> int:
     return max(1, min(DEFAULT_WORKERS, len(os.sched_getaffinity(0))))
 
 
-@contextmanager
-def _executor(workers: int) -> Iterator[Executor]:
-    """Worker processes from a fork server (never a fork of this process, which may run threads);
-    on leaving, queued tasks are cancelled and running ones awaited, so nothing writes into the
-    stage after it is removed."""
-    if workers <= 1:
-        yield _Inline()
-        return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+class ViewerWorkers:
+    """The pixel workers of one export (DEFAULT_WORKERS processes from a fork server, never a fork
+    of this process, which may run threads; or this process alone for a small export). Started as
+    soon as the files are known, they read the headers the layout needs (`read_ahead`) while the
+    export still lays out its discs, so `write_web_content` finds them ready. On leaving, queued
+    tasks are cancelled and running ones awaited, so nothing writes into a stage after it is removed."""
+
+    def __init__(self, workers: int | None, instances: int) -> None:
+        self.count = _worker_count(workers, instances)
+        self.executor: Executor = _Inline()
+        self._ahead: dict[Path, tuple[Future[list[_Header | None]], int]] = {}
+        self._submitter: threading.Thread | None = None
+
+    def __enter__(self) -> ViewerWorkers:
+        if self.count > 1:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            self.executor = ProcessPoolExecutor(max_workers=self.count, mp_context=context)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if isinstance(self.executor, ProcessPoolExecutor):
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        if self._submitter is not None:
+            self._submitter.join()
+
+    def read_ahead(self, sources: Sequence[Path]) -> None:
+        """Start the header pass of these files in the workers (in this process: nothing to gain).
+        A thread hands out the tasks: the first one waits ~0.5 s for the fork server to load."""
+        if isinstance(self.executor, _Inline):
+            return
+        self._submitter = threading.Thread(target=self._submit_ahead, args=(list(sources),), name="viewer-ahead")
+        self._submitter.start()
+
+    def _submit_ahead(self, sources: list[Path]) -> None:
+        for n in range(0, len(sources), HEADER_CHUNK):
+            chunk = [WebInstance("", source) for source in sources[n:n + HEADER_CHUNK]]
+            try:
+                future = self.executor.submit(_read_headers, chunk)
+            except RuntimeError:  # shut down meanwhile (the export failed): nothing more to read
+                return
+            self._ahead.update((web.source, (future, index)) for index, web in enumerate(chunk))
+
+    def headers(self, instances: Sequence[WebInstance]) -> Iterator[_Header | None]:
+        """Each instance's header, in order: read ahead, else read now (by the workers)."""
+        if self._submitter is not None:
+            self._submitter.join()
+        missing = [web for web in instances if web.source not in self._ahead]
+        fresh = _headers(missing, self.executor)
+        for web in instances:
+            ahead = self._ahead.get(web.source)
+            yield next(fresh) if ahead is None else ahead[0].result()[ahead[1]]
 
 
 @dataclass
@@ -358,13 +396,14 @@ class _Writer:
     pass would write, so the output is the same either way."""
 
     def __init__(self, stage: Path, bundle: Path, budget: int | None, progress: ProgressFn | None,
-                 executor: Executor, workers: int) -> None:
+                 pool: ViewerWorkers) -> None:
         self.stage = stage
         self.bundle = bundle
         self.budget = budget
         self.progress = progress or (lambda done, total, what="": None)
-        self.executor = executor
-        self.workers = workers
+        self.pool = pool
+        self.executor = pool.executor
+        self.workers = pool.count
         self.used = 0
         self.data_bytes = 0
         self.previews: list[tuple[SeriesEntry, ImageEntry, int]] = []  # (series, image, blocks)
@@ -381,7 +420,7 @@ class _Writer:
 
     def run(self, instances: Sequence[WebInstance], language: str, medium_root: Path,
             reports: Mapping[str, Sequence[ReportLink]]) -> WebReport:
-        patients, members, skipped, raw_need = _layout(instances, self.executor)
+        patients, members, skipped, raw_need = _layout(instances, self.pool.headers(instances))
         self._patients, self._language = patients, language
         linked = _attach_reports(patients, medium_root, reports)
         total_images = sum(i.frames for group in members.values() for i in group)
@@ -733,7 +772,7 @@ def _headers(instances: Sequence[WebInstance], executor: Executor) -> Iterator[_
 
 
 def _layout(instances: Sequence[WebInstance],
-            executor: Executor) -> tuple[list[PatientEntry], dict[str, list[_Instance]], int, int]:
+            headers: Iterable[_Header | None]) -> tuple[list[PatientEntry], dict[str, list[_Instance]], int, int]:
     """Patients > studies > series > instances in a stable order, from the headers alone; also how
     many instances have no pixels (skipped) and the bytes their raw copies and previews may need."""
     patients: dict[tuple[str, str], PatientEntry] = {}
@@ -741,7 +780,7 @@ def _layout(instances: Sequence[WebInstance],
     series: dict[str, SeriesEntry] = {}
     members: dict[str, list[_Instance]] = {}
     skipped = raw_need = 0
-    for web, header in zip(instances, _headers(instances, executor), strict=True):
+    for web, header in zip(instances, headers, strict=True):
         if header is None:
             skipped += 1
             continue

@@ -23,6 +23,7 @@ from mediastation.workflows.export_reports import report_status
 
 if TYPE_CHECKING:
     from mediastation.dicom.headers import InstanceHeader
+    from mediastation.media.web import ViewerWorkers
     from mediastation.workflows.export import ExportRun
 
 VIEWER_NAME = "HUS mediastation web viewer"
@@ -90,8 +91,9 @@ def _language(run: ExportRun) -> str:
 
 def write_disc_documents(run: ExportRun, tree: Path, entries: Sequence[tuple[InstanceHeader, tuple[str, ...]]], *,
                          fileset_id: str, disc: tuple[int, int], kind: str,
-                         reports: dict[str, list[Any]] | None = None) -> None:
-    """README.TXT, LETTER.PDF, the viewer with INDEX.HTM, into one disc's tree."""
+                         reports: dict[str, list[Any]] | None = None, viewer: ViewerWorkers | None = None) -> None:
+    """README.TXT, LETTER.PDF, the viewer with INDEX.HTM, into one disc's tree (`viewer`: the
+    export's ViewerWorkers, None to start them here)."""
     language = _language(run)
     this = MediumInfo(index=disc[0], count=disc[1], kind=kind, fileset_id=fileset_id)
     all_media = [MediumInfo(index=n, count=disc[1], kind=kind, fileset_id=f"{fileset_id.rsplit('_', 1)[0]}_{n}")
@@ -102,17 +104,17 @@ def write_disc_documents(run: ExportRun, tree: Path, entries: Sequence[tuple[Ins
     write_cover_letter(tree / "LETTER.PDF", language=language, sender=sender(run), recipient=recipient(run),
                        disclosure=disclosure(run, language), studies=study_lines(run), media=all_media,
                        created=_created(run))
-    _viewer(run, tree, entries, language, kind, reports or {})
+    _viewer(run, tree, entries, language, kind, reports or {}, viewer)
 
 
 def _viewer(run: ExportRun, tree: Path, entries: Sequence[tuple[InstanceHeader, tuple[str, ...]]],
-            language: str, kind: str, reports: dict[str, list[Any]]) -> None:
+            language: str, kind: str, reports: dict[str, list[Any]], viewer: ViewerWorkers | None) -> None:
     """The viewer gets what space the disc has left after the DICOM files and documents (issue 5 §3)."""
     from mediastation.media.web import WebInstance, write_web_content
 
     instances = [WebInstance(medium_path="/".join(file_id), source=header.path) for header, file_id in entries]
     report = write_web_content(tree, instances, language=language, budget_bytes=_viewer_budget(run, tree, kind),
-                               progress=run.env.progress, reports=reports)
+                               progress=run.env.progress, reports=reports, prepared=viewer)
     run.detail.setdefault("viewer", []).append({"disc": tree.name, **report.to_json()})
 
 

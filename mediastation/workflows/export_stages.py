@@ -16,6 +16,7 @@ from mediastation.workflows.export import ExportRefused, fileset_code, link_or_c
 
 if TYPE_CHECKING:
     from mediastation.dicom.fileset import InstanceHeader
+    from mediastation.media.web import ViewerWorkers
     from mediastation.workflows.export import ExportRun
 
 MB = 1_000_000
@@ -73,6 +74,7 @@ def _safe(text: str) -> str:
 def compose(run: ExportRun) -> None:
     """Conform every instance to the medium's profile, plan the discs and lay out each disc's tree."""
     from mediastation.dicom.fileset import read_header
+    from mediastation.media.web import ViewerWorkers
 
     from mediastation.workflows import export_reports
 
@@ -83,19 +85,22 @@ def compose(run: ExportRun) -> None:
     kind = _medium_kind(run, total)
     profile = _profile(run, kind)
     conformed, conversions = _conform_all(run, sources, profile)
-    headers = [read_header(path) for path in conformed]
-    _check_identity(run, headers)
-    plan = _plan(run, headers, kind)
-    code = fileset_code(run.row.request_id, int(run.detail.get("attempt", 1)))
-    shutil.rmtree(run.path("discs"), ignore_errors=True)
-    discs = []
-    for index, disc_headers in enumerate(plan, start=1):
-        fileset_id = f"{code}_{index}"
-        tree = run.path("discs", str(index))
-        _lay_out_disc(run, tree, disc_headers, fileset_id=fileset_id, profile=profile,
-                      disc=(index, len(plan)), kind=kind)
-        discs.append({"index": index, "count": len(plan), "fileset_id": fileset_id, "tree": str(tree),
-                      "instances": len(disc_headers), "studies": sorted({h.study_instance_uid for h in disc_headers})})
+    with ViewerWorkers(None, len(conformed)) as viewer:
+        viewer.read_ahead(conformed)  # the viewer's header pass runs while the discs are laid out
+        headers = [read_header(path) for path in conformed]
+        _check_identity(run, headers)
+        plan = _plan(run, headers, kind)
+        code = fileset_code(run.row.request_id, int(run.detail.get("attempt", 1)))
+        shutil.rmtree(run.path("discs"), ignore_errors=True)
+        discs = []
+        for index, disc_headers in enumerate(plan, start=1):
+            fileset_id = f"{code}_{index}"
+            tree = run.path("discs", str(index))
+            _lay_out_disc(run, tree, disc_headers, fileset_id=fileset_id, profile=profile,
+                          disc=(index, len(plan)), kind=kind, viewer=viewer)
+            discs.append({"index": index, "count": len(plan), "fileset_id": fileset_id, "tree": str(tree),
+                          "instances": len(disc_headers),
+                          "studies": sorted({h.study_instance_uid for h in disc_headers})})
     run.detail.update(medium=kind, profile=profile.name, discs=discs, conversions=conversions)
     _write_print_documents(run, discs, headers)
 
@@ -200,7 +205,7 @@ def _number(value: Any) -> int:
 
 
 def _lay_out_disc(run: ExportRun, tree: Path, headers: Sequence[InstanceHeader], *, fileset_id: str,
-                  profile: Any, disc: tuple[int, int], kind: str) -> None:
+                  profile: Any, disc: tuple[int, int], kind: str, viewer: ViewerWorkers) -> None:
     """DICOM tree + DICOMDIR, then README.TXT, LETTER.PDF, INDEX.HTM and the viewer (b4-b10)."""
     from mediastation.dicom.fileset import assign_file_ids, write_dicomdir
 
@@ -216,7 +221,8 @@ def _lay_out_disc(run: ExportRun, tree: Path, headers: Sequence[InstanceHeader],
 
     links = export_reports.place_on_disc(run, tree, {h.study_instance_uid for h in headers})
 
-    documents.write_disc_documents(run, tree, entries, fileset_id=fileset_id, disc=disc, kind=kind, reports=links)
+    documents.write_disc_documents(run, tree, entries, fileset_id=fileset_id, disc=disc, kind=kind, reports=links,
+                                   viewer=viewer)
 
 
 def _write_print_documents(run: ExportRun, discs: list[dict[str, Any]], headers: Sequence[Any]) -> None:
