@@ -112,3 +112,23 @@ def test_without_o_direct_the_same_bytes_come_through_the_page_cache(tmp_path: P
     expected = _plain(tmp_path / "y.img", operations)
     assert (tmp_path / "x.img").read_bytes() == expected and digest == hashlib.sha256(expected).hexdigest()
     assert b"".join(bytes(c) for c in read_chunks(tmp_path / "x.img", 4096)) == expected
+
+
+def test_a_disk_error_while_a_window_goes_out_surfaces_and_leaves_no_thread(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(direct_io, "WINDOW", 64 << 10)
+    writer = ImageWriter(tmp_path / "full.img")
+    real_pwrite = os.pwrite
+
+    def disc_full(fd: int, data: object, offset: int) -> int:
+        if offset >= 64 << 10:
+            raise OSError(28, "No space left on device")
+        return real_pwrite(fd, data, offset)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "pwrite", disc_full)
+    with pytest.raises(OSError, match="No space left"):
+        for _ in range(8):  # the second window fails in the writer thread; a later write or close says so
+            writer.write(os.urandom(40_000))
+        writer.close()
+    writer.abort()
+    assert not [t for t in threading.enumerate() if t.name.startswith(("image-write", "image-hash"))]

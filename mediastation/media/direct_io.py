@@ -16,7 +16,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 ALIGN = 4096  # O_DIRECT offsets, lengths and buffers: a multiple of the device's block (512 or 4096)
@@ -41,21 +41,29 @@ class ImageWriter:
     """A write-only binary file for `pycdlib.PyCdlib.write_fp`: bytes gather in an aligned window
     that goes to the disk in order with O_DIRECT; the image's SHA-256 is taken on the way.
 
-    The rare write behind the window goes through an ordinary descriptor (then the digest is read
-    from the file at the end). `close()` syncs the file and returns its SHA-256."""
+    Two windows take turns: while one goes to the disk (and into the digest) in a second thread,
+    pycdlib fills the other. The rare write behind the window goes through an ordinary descriptor
+    once the disk has what went before (then the digest is read from the file at the end).
+    `close()` syncs the file and returns its SHA-256; an error of the disk surfaces at the next
+    window or at `close()`."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         self.direct = _open_direct(self.path, os.O_WRONLY)
         self.window = mmap.mmap(-1, WINDOW)  # page-aligned, zero-filled
-        self.base = 0  # file offset of window[0]; everything before it is on disk
+        self.spare = mmap.mmap(-1, WINDOW)  # the next window; zeros but its first `spare_used` bytes
+        self.spare_used = 0
+        self.zeros = memoryview(bytes(WINDOW))  # what clears a window (the kernel's one zero page, read again and again)
+        self.base = 0  # file offset of window[0]; everything before it is on disk or on its way
         self.filled = 0  # bytes of the window written so far (from its start)
         self.position = 0
         self.size = 0
         self.digest = hashlib.sha256()
         self.hashed = 0  # the digest covers the file's bytes [0, hashed)
         self.in_order = True
+        self.pending: Future[None] | None = None  # the window on its way to the disk
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-write")
         self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-hash")
 
     # -- the file interface pycdlib uses ------------------------------------------------------
@@ -96,6 +104,7 @@ class ImageWriter:
         """Write what is left, trim to size, sync; the image's SHA-256."""
         try:
             self._flush(self.filled)
+            self._wait()
             os.ftruncate(self.fd, self.size)
             os.fsync(self.fd)
         finally:
@@ -111,56 +120,70 @@ class ImageWriter:
 
     # -- internals -----------------------------------------------------------------------------
     def _write_behind(self, view: memoryview) -> None:
+        self._wait()  # else the window on its way could land over these bytes
         os.pwrite(self.fd, view, self.position)
         self.in_order = False  # the digest is read from the file instead
         self.position += len(view)
         self.size = max(self.size, self.position)
 
     def _flush(self, upto: int, *, jump_to: int | None = None) -> None:
-        """Write window[0:upto] at `base`; then the window starts at `jump_to` (aligned down), or
-        right after what was written, keeping the bytes beyond `upto`. The window past `filled` is
-        always zeros, so padding to ALIGN writes zeros."""
+        """Send window[0:upto] (padded with zeros to ALIGN) to the disk at `base`, and go on in the
+        spare window, starting at `jump_to` (aligned down) or right after what was sent, with the
+        bytes beyond `upto`. Past `filled` a window is always zeros."""
+        self._wait()  # the spare has gone out: it is free
+        spare, used = self.spare, self.spare_used
+        if used:
+            spare[:used] = self.zeros[:used]
+        if jump_to is None:
+            rest = max(0, self.filled - upto)
+            spare[:rest] = self.window[upto:upto + rest]
+            base, filled = self.base + upto, rest
+        else:
+            base, filled = jump_to - jump_to % ALIGN, 0
         if upto > 0:
-            self._write_out(memoryview(self.window)[:-(-upto // ALIGN) * ALIGN])
-        if jump_to is not None:
-            self.window[:self.filled] = bytes(self.filled)
-            self.base, self.filled = jump_to - jump_to % ALIGN, 0
-            return
-        rest = max(0, self.filled - upto)
-        self.window.move(0, upto, rest)
-        self.window[rest:max(rest, self.filled)] = bytes(max(0, self.filled - rest))
-        self.base += upto
-        self.filled = rest
+            length = -(-upto // ALIGN) * ALIGN
+            self.pending = self.writer.submit(self._write_out, self.window, length, self.base, self.size)
+        self.window, self.spare, self.spare_used = spare, self.window, self.filled
+        self.base, self.filled = base, filled
 
-    def _write_out(self, block: memoryview) -> None:
-        """`block` at `base` on the disk and, at the same time (hashlib and the write both let go
-        of the interpreter lock), into the digest up to the image's size."""
-        hashing = self.hasher.submit(self._hash, block)
-        try:
-            done = 0
-            descriptor = self.direct if self.direct is not None else self.fd
-            while done < len(block):
-                done += os.pwrite(descriptor, block[done:], self.base + done)
-        finally:
-            hashing.result()
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
 
-    def _hash(self, block: memoryview) -> None:
-        while self.hashed < self.base:  # a gap pycdlib seeked over reads as zeros
-            step = min(len(_ZEROS), self.base - self.hashed)
+    def _write_out(self, window: mmap.mmap, length: int, base: int, size: int) -> None:
+        """In the writer thread: window[:length] at `base` on the disk and, at the same time (hashlib
+        and the write both let go of the interpreter lock), into the digest up to `size`."""
+        with memoryview(window) as whole, whole[:length] as block:
+            hashing = self.hasher.submit(self._hash, block, base, size)
+            try:
+                done = 0
+                descriptor = self.direct if self.direct is not None else self.fd
+                while done < length:
+                    with block[done:] as rest:  # released even when the write fails
+                        done += os.pwrite(descriptor, rest, base + done)
+            finally:
+                hashing.result()
+
+    def _hash(self, block: memoryview, base: int, size: int) -> None:
+        while self.hashed < base:  # a gap pycdlib seeked over reads as zeros
+            step = min(len(_ZEROS), base - self.hashed)
             self.digest.update(_ZEROS[:step])
             self.hashed += step
-        end = min(self.base + len(block), self.size)
-        if self.hashed == self.base and end > self.base:
-            self.digest.update(block[:end - self.base])
+        end = min(base + len(block), size)
+        if self.hashed == base and end > base:
+            self.digest.update(block[:end - base])
             self.hashed = end
 
     def _close_descriptors(self) -> None:
+        self.writer.shutdown(wait=True)  # a window still on its way is written (or fails) first
         for fd in (self.direct, self.fd):
             if fd is not None:
                 os.close(fd)
         self.direct = None
         self.hasher.shutdown()
         self.window.close()
+        self.spare.close()
 
 
 def read_chunks(path: Path | str, size: int) -> Iterator[memoryview]:
