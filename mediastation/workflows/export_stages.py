@@ -315,7 +315,6 @@ def verify(run: ExportRun) -> None:
     check is ~1.5 s of pydicom at 2,000 instances, the read-back mostly waits on the disk); a bad
     file-set is reported before a bad medium, as when the checks ran one after the other."""
     from mediastation.dicom.profiles import profile_for_medium
-    from mediastation.media.iso import IsoVerificationFailed
 
     profile = profile_for_medium(run.medium_kind, run.env.settings.export.compressed_profile)
     burner = _burner(run)
@@ -327,7 +326,7 @@ def verify(run: ExportRun) -> None:
             problems = check(tree, profile)
             try:
                 _read_back(burner, disc, image, written, tree)
-            except IsoVerificationFailed:
+            except Exception:  # whatever the medium's failure, a bad file-set is the first thing to fix
                 _refuse_invalid_file_set(disc, problems())
                 raise
             _refuse_invalid_file_set(disc, problems())
