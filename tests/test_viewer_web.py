@@ -393,6 +393,19 @@ def test_workers_started_early_with_headers_read_ahead_write_the_same_bytes(tmp_
     assert asked == [made.instances[0].medium_path]  # read late: only the left-out file's header
 
 
+def test_one_pool_serves_every_disc_of_a_spanning_export(tmp_path: Path) -> None:
+    from mediastation.media import web
+
+    studies = _many_series(tmp_path / "src")
+    discs = [lay_out(studies[:1], tmp_path / "d1"), lay_out(studies[1:], tmp_path / "d2")]  # serial, one by one
+    serial = [_snapshot(d.root) for d in discs]
+    with web.ViewerWorkers(2, sum(len(d.instances) for d in discs)) as workers:
+        workers.read_ahead([i.source for d in discs for i in d.instances])
+        reports = [write_web_content(d.root, d.instances, prepared=workers) for d in discs]
+    assert reports == [d.report for d in discs]
+    assert [_snapshot(d.root) for d in discs] == serial
+
+
 @pytest.mark.parametrize(("dtype", "photometric", "window"), [
     ("<u2", "MONOCHROME2", (40.0, 400.0)), ("<i2", "MONOCHROME1", (-600.0, 1500.0)), ("<i2", "MONOCHROME2", None),
     ("|u1", "MONOCHROME1", None), ("|i1", "MONOCHROME2", (0.0, 50.0)), ("<u2", "MONOCHROME1", None),
