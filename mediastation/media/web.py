@@ -345,6 +345,8 @@ class ViewerWorkers:
         A thread hands out the tasks: the first one waits ~0.5 s for the fork server to load."""
         if isinstance(self.executor, _Inline):
             return
+        if self._submitter is not None:
+            self._submitter.join()  # one hand-out at a time: `headers` waits for the last one only
         self._submitter = threading.Thread(target=self._submit_ahead, args=(list(sources),), name="viewer-ahead")
         self._submitter.start()
 
