@@ -404,8 +404,6 @@ class _Writer:
         self.budget = budget
         self.progress = progress or (lambda done, total, what="": None)
         self.pool = pool
-        self.executor = pool.executor
-        self.workers = pool.count
         self.used = 0
         self.data_bytes = 0
         self.previews: list[tuple[SeriesEntry, ImageEntry, int]] = []  # (series, image, blocks)
@@ -495,9 +493,9 @@ class _Writer:
         Tasks of CHUNK_INSTANCES instances go out in order, at most TASKS_PER_WORKER per worker ahead
         of the replay (memory stays flat); results come back and are replayed in the same order."""
         items = list(self._items(plan))
-        inline = isinstance(self.executor, _Inline)
+        inline = isinstance(self.pool.executor, _Inline)
         chunk = 1 if inline else CHUNK_INSTANCES
-        ahead = 1 if inline else self.workers * TASKS_PER_WORKER
+        ahead = 1 if inline else self.pool.count * TASKS_PER_WORKER
         pending: deque[tuple[list[tuple[_Item, _Job]], Future[list[_Rendered]]]] = deque()
         position = 0
         while position < len(items) or pending:
@@ -505,7 +503,7 @@ class _Writer:
                 batch = [(item, self._job(item, exact=not pending and n == 0))
                          for n, item in enumerate(items[position:position + chunk])]
                 position += len(batch)
-                pending.append((batch, self.executor.submit(_render_jobs, self.stage, [job for _, job in batch])))
+                pending.append((batch, self.pool.executor.submit(_render_jobs, self.stage, [job for _, job in batch])))
             batch, future = pending.popleft()
             for (item, job), rendered in zip(batch, future.result(), strict=True):
                 self._replay(item, job, rendered)

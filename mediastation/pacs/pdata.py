@@ -99,12 +99,16 @@ class DirectAssociation:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._give_back_dul()
+        self.assoc.dul._idle_timer.restart()  # the batch was traffic, not idleness
+        self.assoc._reactor_checkpoint.set()
+
+    def _give_back_dul(self) -> None:
+        """pynetdicom's DUL thread reads the responses again, at its own pace."""
         dul = self.assoc.dul
         dul.__dict__.pop("_is_transport_event", None)
         if self.loop_delay is not None:
             dul._run_loop_delay = self.loop_delay
-        dul._idle_timer.restart()  # the batch was traffic, not idleness
-        self.assoc._reactor_checkpoint.set()
 
     def store(self, path: Path, sop_class: str, sop_instance: str, transfer_syntax: str) -> StoreResponse:
         """Send the PS3.10 file at `path` in its own transfer syntax; the archive's status or None.
@@ -197,10 +201,7 @@ class DirectAssociation:
 
     def _abandon(self) -> None:
         """Give the association back to pynetdicom to abort: the socket's state is unknown now."""
-        dul = self.assoc.dul
-        dul.__dict__.pop("_is_transport_event", None)
-        if self.loop_delay is not None:
-            dul._run_loop_delay = self.loop_delay
+        self._give_back_dul()
         self.assoc._reactor_checkpoint.set()
         self.assoc.abort()
 

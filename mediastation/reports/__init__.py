@@ -19,10 +19,7 @@ _WHERE = {
     "DEFAULT_ORDER": "sources", "Report": "sources", "ReportFolderUnavailable": "sources",
     "ReportInvalid": "sources", "find_reports": "sources", "is_report_sop_class": "sources",
 }
-__all__ = [
-    "DEFAULT_ORDER", "Report", "ReportFolderUnavailable", "ReportInvalid", "encapsulate_pdf",
-    "encapsulated_document", "find_reports", "is_report_sop_class", "render_report", "report_uids",
-]
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
