@@ -5,7 +5,6 @@ reported before a bad medium."""
 
 from __future__ import annotations
 
-import shutil
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -15,23 +14,17 @@ from typing import Any
 import pytest
 
 from burners.base import WrittenMedium
-from mediastation.dicom.fileset import assign_file_ids, read_header, verify_fileset, write_dicomdir
+from mediastation.dicom.fileset import verify_fileset
 from mediastation.dicom.samples import make_study
 from mediastation.media.iso import IsoVerificationFailed, build_iso
 from mediastation.workflows import export_stages
+from support.fileset import stage
 
 
 def _file_set(tmp_path: Path) -> Path:
     study = make_study(tmp_path / "source", images=4, rows=16, cols=16)
-    root = tmp_path / "disc"
-    entries = []
-    for header, file_id in assign_file_ids([read_header(path) for path in study.files]):
-        target = root.joinpath("DICOM", *file_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(header.path, target)
-        entries.append((header, ("DICOM", *file_id)))
-    write_dicomdir(root, entries, fileset_id="T_1")
-    return root
+    stage(study.files, tmp_path / "disc", fileset_id="T_1", prefix=("DICOM",))
+    return tmp_path / "disc"
 
 
 def _broken(root: Path) -> Path:

@@ -26,7 +26,6 @@ from pydicom.uid import (
 from mediastation.dicom.fileset import (
     MEDIA_STORAGE_DIRECTORY,
     FileSetError,
-    InstanceHeader,
     NotDicomError,
     assign_file_ids,
     index_tree,
@@ -36,21 +35,11 @@ from mediastation.dicom.fileset import (
 )
 from mediastation.dicom.profiles import STD_GEN_CD
 from support.cli import run, run_json
+from support.fileset import stage
 from support.synthetic import make_study, synthetic_hetu
 
 FILE_ID = re.compile(r"^[A-Z0-9_]{1,8}$")
 ASA, JYRKI = "Mäkelä^Åsa", "Öhman^Jyrki"
-
-
-def stage(files: list[Path], root: Path, *, profile=None, fileset_id: str = "TESTDISC") -> list[tuple[InstanceHeader, tuple[str, ...]]]:
-    """Lay the files out under their assigned file IDs (as an export does) and write the DICOMDIR."""
-    entries = assign_file_ids(read_header(f) for f in files)
-    for header, file_id in entries:
-        target = root.joinpath(*file_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(header.path, target)
-    write_dicomdir(root, entries, fileset_id=fileset_id, profile=profile)
-    return entries
 
 
 def dciodvfy_errors(path: Path) -> list[str]:

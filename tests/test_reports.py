@@ -7,7 +7,6 @@ pydicom, PDFs read back with poppler's `pdftotext`, instances checked by dicom3t
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from pydicom.uid import BasicTextSRStorage, ExplicitVRLittleEndian, XRayRadiatio
 from reportlab.pdfgen.canvas import Canvas
 
 from mediastation.config import parse_settings
-from mediastation.dicom.fileset import assign_file_ids, read_header, verify_fileset, write_dicomdir
+from mediastation.dicom.fileset import verify_fileset
 from mediastation.errors import ConfigError, NotFoundError
 from mediastation.reports import (
     Report,
@@ -32,6 +31,7 @@ from mediastation.reports import (
     render_report,
     report_uids,
 )
+from support.fileset import stage
 from support.sr import FINDING, IMPRESSION, _code, _sr
 from support.synthetic import make_study
 
@@ -269,13 +269,7 @@ def test_a_title_outside_the_study_character_set_switches_to_utf8(tmp_path: Path
 
 def _fileset(root: Path, files: list[Path]) -> list[str]:
     """What the export does with a study and its reports: file IDs, copies, DICOMDIR; the record types."""
-    entries = []
-    for header, file_id in assign_file_ids([read_header(p) for p in files]):
-        full = ("DICOM", *file_id)
-        root.joinpath(*full).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(header.path, root.joinpath(*full))
-        entries.append((header, full))
-    write_dicomdir(root, entries, fileset_id="REPORTS_TEST")
+    stage(files, root, fileset_id="REPORTS_TEST", prefix=("DICOM",))
     return [r.DirectoryRecordType for r in dcmread(root / "DICOMDIR").DirectoryRecordSequence]
 
 

@@ -21,7 +21,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from mediastation.dicom.fileset import assign_file_ids, read_header, verify_fileset, write_dicomdir
+from mediastation.dicom.fileset import verify_fileset
 from mediastation.dicom.profiles import (
     PROFILES,
     STD_GEN_CD,
@@ -34,6 +34,7 @@ from mediastation.dicom.profiles import (
 )
 from mediastation.dicom.transcode import Conversion, NotPlaceable, conform
 from mediastation.errors import InputError
+from support.fileset import stage
 from support.synthetic import make_study
 
 SEED = 11
@@ -171,10 +172,5 @@ def test_a_transcoded_tree_makes_a_conformant_cd(tmp_path: Path) -> None:
         staged.append(dst)
     assert len(conversions) == 4
     root = tmp_path / "cd"
-    entries = assign_file_ids(read_header(p) for p in staged)
-    for header, file_id in entries:
-        target = root.joinpath(*file_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(header.path, target)
-    write_dicomdir(root, entries, fileset_id="CD1", profile=STD_GEN_CD)
+    stage(staged, root, fileset_id="CD1", profile=STD_GEN_CD)
     assert verify_fileset(root, STD_GEN_CD) == []
