@@ -13,12 +13,14 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from mediastation.files import sha256_file
+
 from burners.base import (
     DriveError, DriveStatus, MediaState, MediumNotBlank, MediumTooSmall, NoMedium,
     ProgressCallback, VerificationFailed, WrittenMedium, no_progress,
 )
 from burners.readback import (
-    check_digest, check_manifest, check_tree, copy_file, manifest_sha256, sha256_file, tree_digests, tree_files,
+    check_digest, check_manifest, check_tree, copy_file, manifest_sha256, tree_digests, tree_files,
 )
 
 STAGE_PREFIX = ".mediastation-partial-"

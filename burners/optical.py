@@ -19,11 +19,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from mediastation.files import sha256_file, sha256_stream
+
 from burners.base import (
     MIB, SECTOR, DriveError, DriveStatus, MediaState, MediumNotBlank, MediumTooSmall, MediumUnsuitable,
     NoMedium, ProgressCallback, VerificationFailed, WrittenMedium, no_progress, unsupported,
 )
-from burners.readback import check_digest, check_tree, iso_tree_digests, sha256_file, sha256_stream, tree_digests
+from burners.readback import check_digest, check_tree, iso_tree_digests, tree_digests
 
 PAD_BYTES = 300 * 1024      # xorrecord's default padsize (300 kB of zeros after the track)
 STATUS_TIMEOUT = 120.0      # seconds: a drive spinning up a disc may take a while

@@ -1,6 +1,7 @@
 """Digests of what was written and of what reads back: the burn-verify of export_anchors.md B7 40.
 
-Everything streams in fixed-size chunks, so memory stays flat whatever the medium's size.
+Everything streams in fixed-size chunks, so memory stays flat whatever the medium's size (the
+SHA-256 of one file or stream is mediastation.files.sha256_file / sha256_stream).
 """
 
 from __future__ import annotations
@@ -10,31 +11,11 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Mapping
 
+from mediastation.files import CHUNK, sha256_stream
+
 from burners.base import ProgressCallback, VerificationFailed, no_progress
 
-CHUNK = 1024 * 1024
 IGNORED_ON_MEDIA = frozenset({"System Volume Information"})  # created by Windows on every FAT stick
-
-
-def sha256_stream(fp: BinaryIO, size: int | None = None, *,
-                  progress: ProgressCallback = no_progress, what: str = "reading") -> tuple[str, int]:
-    """SHA-256 of the next `size` bytes of `fp` (all of it when None); returns (hex, bytes read)."""
-    digest = hashlib.sha256()
-    done = 0
-    while size is None or done < size:
-        want = CHUNK if size is None else min(CHUNK, size - done)
-        chunk = fp.read(want)
-        if not chunk:
-            break
-        digest.update(chunk)
-        done += len(chunk)
-        progress(done, size, what)
-    return digest.hexdigest(), done
-
-
-def sha256_file(path: Path, size: int | None = None, **kwargs) -> str:
-    with open(path, "rb") as fp:
-        return sha256_stream(fp, size, **kwargs)[0]
 
 
 def copy_file(source: Path, target: Path, *, progress: Callable[[int], None] | None = None,

@@ -41,12 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
 
+from mediastation.files import sha256_file, write_bytes_atomic
+
 from burners.base import (
     DEFAULT_CAPACITY_BYTES, DriveStatus, MediaState, MediumTooSmall, ProgressCallback, RobotError, RobotTimeout,
     VerificationFailed, WrittenMedium, no_progress, unsupported,
 )
 from burners.names import plain_ascii, volume_label
-from burners.readback import manifest_sha256, sha256_file, tree_digests, tree_files
+from burners.readback import manifest_sha256, tree_digests, tree_files
 
 JOB_ID_LENGTH = 32
 MediaChoice = str  # "auto" | "cd" | "dvd" | "dvd-dl"
@@ -221,16 +223,10 @@ class HotFolderRobot:
         """Write the job file beside the hot folder's files under a name the robot ignores, then
         rename it into place: the service never reads half a job."""
         final = self.jobs_dir / f"{job_id}{self.job_extension}"
-        stage = self.jobs_dir / f".{job_id}.partial"
         data = "".join(f"{line}\r\n" for line in lines).encode("cp1252", errors="replace")
         try:
-            with open(stage, "wb") as fp:
-                fp.write(data)
-                fp.flush()
-                os.fsync(fp.fileno())
-            os.replace(stage, final)
+            write_bytes_atomic(final, data)
         except OSError as exc:
-            stage.unlink(missing_ok=True)
             raise RobotError(f"cannot write the job file into {self.jobs_dir}: {exc.strerror or exc}") from None
         return final
 

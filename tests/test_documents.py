@@ -27,7 +27,6 @@ from mediastation.documents.content import (
     StudyLine,
     person_name,
 )
-from mediastation.documents.files import write_atomically
 from mediastation.documents.label import DISC_DIAMETER_MM, PRINTABLE_INNER_MM, PRINTABLE_OUTER_MM, write_disc_label
 from mediastation.documents.letter import WINDOW_MM, write_cover_letter
 from mediastation.documents.readme import encode_readme, index_page_html, readme_text
@@ -43,6 +42,7 @@ from mediastation.documents.texts import (
     text,
 )
 from mediastation.errors import InputError
+from mediastation.files import write_atomic
 
 MM = 72 / 25.4
 PATIENT_PN = "Mäkelä^Åsa"
@@ -269,7 +269,7 @@ def test_atomic_write_keeps_the_old_file_when_building_fails(tmp_path: Path) -> 
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        write_atomically(target, broken)
+        write_atomic(target, broken)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["LETTER.PDF"]  # no temporary file left
 

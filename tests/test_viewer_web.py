@@ -19,9 +19,9 @@ from pydicom.pixels import apply_modality_lut
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless
 
 from mediastation.media import web_pixels
-from mediastation.media.web import (ISO_NAME, VIEWER_FILES, ReportLink, ViewerSpaceError, WebInstance, blocks,
-                                    bundle_dir, write_web_content)
+from mediastation.media.web import VIEWER_FILES, ViewerSpaceError, WebInstance, blocks, bundle_dir, write_web_content
 from mediastation.media.web_pages import js_json
+from mediastation.media.web_types import ISO_NAME, ReportLink
 from support.synthetic import make_study, synthetic_hetu
 from support.viewer_disc import lay_out, small_pdf
 

@@ -43,6 +43,7 @@ from mediastation.dicom.headers import (
 )
 from mediastation.dicom.profiles import Profile
 from mediastation.errors import InputError
+from mediastation.files import part_path, write_bytes_atomic
 
 __all__ = [
     "DEFAULTS", "FileSetError", "FileSetSummary", "InstanceHeader", "MEDIA_STORAGE_DIRECTORY", "NotDicomError",
@@ -59,7 +60,7 @@ NON_DICOM_ROOT_DIRS = frozenset({"IHE_PDI", "VIEWER", "REPORTS"})
 NON_DICOM_ROOT_SUFFIXES = (".TXT", ".HTM", ".HTML", ".PDF", ".INF", ".ICO", ".CSV", ".XML", ".JSON")
 """Known non-DICOM content at the root of a medium (PDI: README.TXT, INDEX.HTM, IHE_PDI/, the
 viewer, the cover letter); everything else under the root belongs to the DICOM tree."""
-_PARTIAL = ".DICOMDIR.partial"
+_DICOMDIR_PART = part_path(Path("DICOMDIR")).name  # a DICOMDIR being written: not part of the tree
 _PROBLEM_LINES = 20
 
 Progress = Callable[[int, "int | None", str], None]
@@ -434,15 +435,6 @@ def _encode(roots: list[_Node], fileset_id: str, descriptor: tuple[str, ...] | N
     return bytes(out)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    partial = path.with_name(_PARTIAL)
-    with open(partial, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
 def _check_entries(entries: list[Entry], profile: Profile | None) -> None:
     problems = []
     for header, file_id in entries:
@@ -474,7 +466,7 @@ def _build(root: Path, entries: Iterable[Entry], fileset_id: str, profile: Profi
                                               *sorted(h.sop_instance_uid + "/".join(f) for h, f in entries)])
     data = _encode(roots, fileset_id, descriptor, instance_uid)
     dicomdir = Path(root) / "DICOMDIR"
-    _write_atomically(dicomdir, data)
+    write_bytes_atomic(dicomdir, data)
     filled: dict[str, int] = {}
     for header, _file_id in entries:
         for keyword in header.filled:
@@ -503,7 +495,7 @@ def _ignored_at_root(name: str, is_dir: bool) -> bool:
     upper = name.upper()
     if is_dir:
         return upper in NON_DICOM_ROOT_DIRS
-    return upper in ("DICOMDIR", _PARTIAL.upper()) or upper.endswith(NON_DICOM_ROOT_SUFFIXES)
+    return upper in ("DICOMDIR", _DICOMDIR_PART.upper()) or upper.endswith(NON_DICOM_ROOT_SUFFIXES)
 
 
 def _tree_files(root: Path) -> Iterator[tuple[tuple[str, ...], Path]]:

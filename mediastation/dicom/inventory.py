@@ -49,10 +49,10 @@ from mediastation.domain.reconcile import (
     shared_id_warnings,
     suggest_hetu,
 )
+from mediastation.files import sha256_stream
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 HEAD_BYTES = 4096
-HASH_CHUNK = 1024 * 1024
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 VRS = {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"OB", b"OD", b"OF",
        b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM", b"UC", b"UI", b"UL", b"UN",
@@ -242,7 +242,7 @@ def examine(medium_file: MediumFile, *, hashes: bool = True) -> InventoryFile:
         with medium_file.open() as fp:
             head = fp.read(HEAD_BYTES)
             header, kind, reason, pixel_end = _classify(fp, head, medium_file)
-            size, digest = _read_rest(fp, head, medium_file.size, hashes)
+            size, digest = _read_rest(fp, medium_file.size, hashes)
     except (OSError, EOFError, ValueError) as exc:
         return InventoryFile(medium_file.path, max(medium_file.size, 0), "unreadable", "io_error",
                              notes=(str(exc)[:200],), source=medium_file)
@@ -252,17 +252,13 @@ def examine(medium_file: MediumFile, *, hashes: bool = True) -> InventoryFile:
                          notes=_notes(header))
 
 
-def _read_rest(fp: BinaryIO, head: bytes, known_size: int, hashes: bool) -> tuple[int, str | None]:
+def _read_rest(fp: BinaryIO, known_size: int, hashes: bool) -> tuple[int, str | None]:
     """The file's size and SHA-256, streaming; without hashes a known size is taken as is."""
     if not hashes and known_size >= 0:
         return known_size, None
-    digest = hashlib.sha256(head)
-    size = len(head)
-    fp.seek(len(head))
-    while chunk := fp.read(HASH_CHUNK):
-        size += len(chunk)
-        digest.update(chunk)
-    return size, digest.hexdigest() if hashes else None
+    fp.seek(0)
+    digest, size = sha256_stream(fp)
+    return size, digest if hashes else None
 
 
 def _notes(header: InstanceHeader | None) -> tuple[str, ...]:
@@ -530,11 +526,8 @@ def _digest(item: InventoryFile) -> str:
     if item.sha256:
         return item.sha256
     assert item.source is not None
-    digest = hashlib.sha256()
     with item.source.open() as fp:
-        while chunk := fp.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return sha256_stream(fp)[0]
 
 
 # -- DICOMDIR (R-A1..R-A3) --------------------------------------------------------------------------

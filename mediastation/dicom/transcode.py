@@ -10,7 +10,6 @@ kept: decoding is not a new lossy step, it is the same image (interfaces.md, "Ex
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from mediastation.dicom.fileset import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_
 from mediastation.dicom.headers import EXPLICIT_VR_LITTLE_ENDIAN, NotDicomError
 from mediastation.dicom.profiles import Profile
 from mediastation.errors import InputError
+from mediastation.files import write_atomic
 
 EXPLICIT_VR_BIG_ENDIAN = "1.2.840.10008.1.2.2"
 
@@ -180,10 +180,5 @@ def _swap_to_little_endian(ds: Dataset) -> None:
 
 
 def _save(ds: Dataset, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    partial = dst.with_name(dst.name + ".partial")
-    try:
-        dcmwrite(partial, ds, enforce_file_format=True)  # the file meta's syntax decides the encoding
-        os.replace(partial, dst)
-    finally:
-        partial.unlink(missing_ok=True)
+    # the file meta's syntax decides the encoding
+    write_atomic(dst, lambda part: dcmwrite(part, ds, enforce_file_format=True), fsync=False)

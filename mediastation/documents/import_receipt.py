@@ -29,9 +29,9 @@ from reportlab.platypus import (
 )
 
 from mediastation.documents.content import person_name
-from mediastation.documents.files import write_atomically
 from mediastation.documents.fonts import BOLD, REGULAR, register_fonts
 from mediastation.errors import InputError
+from mediastation.files import write_atomic
 
 OUTCOMES = ("imported", "already_present", "skipped", "rejected", "failed", "unreconciled", "pending")
 
@@ -96,7 +96,7 @@ def write_import_receipt(path: Path, document: dict[str, Any], *, language: str,
                                 subject=document.get("job_id", ""))
         doc.build(story, onFirstPage=_footer(t, document), onLaterPages=_footer(t, document))
 
-    return write_atomically(path, build)
+    return write_atomic(path, build)
 
 
 def _styles() -> dict[str, ParagraphStyle]:

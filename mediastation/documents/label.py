@@ -28,9 +28,9 @@ from reportlab.pdfgen.canvas import Canvas
 
 from mediastation import __version__
 from mediastation.documents.content import MediumInfo, person_name
-from mediastation.documents.files import write_atomically
 from mediastation.documents.fonts import BOLD, REGULAR, register_fonts
 from mediastation.documents.texts import check_language, format_dates, format_short_date, text
+from mediastation.files import write_bytes_atomic
 
 DISC_DIAMETER_MM = 120.0
 HOLE_DIAMETER_MM = 15.0
@@ -63,7 +63,7 @@ def write_disc_label(
     check_language(language)
     register_fonts()
     data = _render(patient_name, birth_date, tuple(study_dates), medium, institution, created, language)
-    return write_atomically(path, lambda temp: temp.write_bytes(data))
+    return write_bytes_atomic(path, data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,6 @@ from reportlab.platypus import BaseDocTemplate, Frame, KeepTogether, PageTemplat
 
 from mediastation import __version__
 from mediastation.documents.content import Disclosure, MediumInfo, Recipient, Sender, StudyLine, person_name
-from mediastation.documents.files import write_atomically
 from mediastation.documents.fonts import BOLD, REGULAR, register_fonts
 from mediastation.documents.texts import (
     check_language,
@@ -51,6 +50,7 @@ from mediastation.documents.texts import (
     medium_words,
     text,
 )
+from mediastation.files import write_bytes_atomic
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 LEFT = 20 * mm
@@ -94,7 +94,7 @@ def write_cover_letter(
         raise ValueError("a cover letter names at least one medium")
     register_fonts()
     letter = _Letter(language, sender, recipient, disclosure, tuple(studies), tuple(media), created)
-    return write_atomically(path, lambda temp: temp.write_bytes(letter.render()))
+    return write_bytes_atomic(path, letter.render())
 
 
 def address_lines(recipient: Recipient) -> list[str]:

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from mediastation.files import sha256_file
+
 ALIGN = 4096  # O_DIRECT offsets, lengths and buffers: a multiple of the device's block (512 or 4096)
 WINDOW = 16 << 20  # the writer's buffer: pycdlib seeks back only within the few MB it just wrote
 _ZEROS = bytes(1 << 20)
@@ -110,8 +112,6 @@ class ImageWriter:
         finally:
             self._close_descriptors()
         if not self.in_order:
-            from burners.readback import sha256_file
-
             return sha256_file(self.path)
         return self.digest.hexdigest()
 

@@ -18,6 +18,7 @@ import pycdlib
 
 from mediastation import __version__
 from mediastation.errors import MediaStationError, OutsidePartyError
+from mediastation.files import part_path, publish
 from mediastation.media.direct_io import ImageWriter, read_chunks
 
 Progress = Callable[[int, int | None, str], None]
@@ -59,7 +60,7 @@ def build_iso(tree: Path, image: Path, *, volume_id: str, disc: tuple[int, int] 
     try:
         for relative, is_dir in entries:
             _add(iso, tree, relative, is_dir)
-        tmp = image.with_name(image.name + ".part")
+        tmp = part_path(image)
         callback = (lambda done, total, _opaque: progress(done, total, image.name)) if progress else None
         _in_extent_order(iso)
         out = ImageWriter(tmp)  # straight to the disk, hashed on the way
@@ -71,7 +72,7 @@ def build_iso(tree: Path, image: Path, *, volume_id: str, disc: tuple[int, int] 
         sha256 = out.close()
     finally:
         iso.close()
-    tmp.replace(image)
+    publish(tmp, image)
     return IsoImage(image, volume_id, image.stat().st_size, sha256, sum(1 for _r, d in entries if not d))
 
 

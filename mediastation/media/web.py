@@ -51,12 +51,7 @@ from pydicom.dataset import Dataset
 from mediastation.dicom.rawheader import RawHeader, RawHeaderError, read_raw_header
 from mediastation.errors import MediaStationError
 from mediastation.media import web_pages, web_pixels
-from mediastation.media.web_pages import (
-    ImageEntry,
-    PatientEntry,
-    SeriesEntry,
-    StudyEntry,
-)
+from mediastation.media.web_types import ISO_NAME, ImageEntry, PatientEntry, ReportLink, SeriesEntry, StudyEntry
 
 BUNDLE = Path(__file__).resolve().parents[2] / "viewer_bundle"
 BUNDLE_ENV = "MEDIASTATION_VIEWER_BUNDLE"
@@ -71,7 +66,6 @@ CHUNK_INSTANCES = 4  # instances per worker task
 PROJECTION_SAMPLE = 16  # copies of a series seen before its size is projected from them
 TASKS_PER_WORKER = 2  # tasks queued per worker ahead of the replay: both busy, memory flat
 HEADER_CHUNK = 64  # instances per task of the header pass
-ISO_NAME = re.compile(r"^[A-Z0-9_]{1,8}(\.[A-Z0-9_]{1,3})?$")
 Decision = Literal["embedded", "partial", "picker"]
 ProgressFn = Callable[[int, int | None, str], None]
 
@@ -94,20 +88,6 @@ class WebInstance:
 
     medium_path: str  # relative to the medium root, e.g. "DICOM/PT000000/ST000000/SE000000/IM000000"
     source: Path  # the staged file (same content)
-
-
-@dataclass(frozen=True)
-class ReportLink:
-    """A study's report already on the medium, linked from the viewer and the pages next to its study."""
-
-    title: str  # shown beside the "Lausunto / Utlåtande / Report" label; may be empty
-    medium_path: str  # relative to the medium root, 8.3 upper case, e.g. "REPORTS/R0000001.PDF"
-
-    def __post_init__(self) -> None:
-        parts = self.medium_path.split("/")
-        if not all(ISO_NAME.match(part) for part in parts) or any("." in part for part in parts[:-1]) \
-                or "." not in parts[-1]:
-            raise ValueError(f"report path is not an ISO 9660 level 1 file of the medium: {self.medium_path!r}")
 
 
 @dataclass(frozen=True)

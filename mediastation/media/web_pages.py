@@ -10,71 +10,18 @@ media catalogue asks for it; an ISO 9660 disc answers them on Windows, macOS and
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from mediastation.media.web import ReportLink
+from mediastation.media.web_types import PatientEntry, ReportLink, SeriesEntry, StudyEntry
 
 NOTICE = ("Vain tiedoksi – ei diagnostiseen käyttöön · Endast för information – inte för diagnostik · "
           "For information only – not for diagnosis")
 TITLE = "Kuvat · Bilder · Images"
 REPORT_LABEL = "Lausunto · Utlåtande · Report"
 _JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-@dataclass
-class ImageEntry:
-    dicom: str  # path on the medium, e.g. DICOM/PT000000/ST000000/SE000000/IM000000
-    sop: str
-    frame: int
-    number: int | None
-    preview: str | None = None  # e.g. IHE_PDI/SE0001/IM00001.JPG
-    preview_size: tuple[int, int] | None = None
-    data: str | None = None  # e.g. IHE_PDI/SE0001/DA00001.JS
-
-
-@dataclass
-class SeriesEntry:
-    uid: str
-    key: str  # SE0001: the series' folder under IHE_PDI
-    number: int | None
-    modality: str
-    description: str
-    images: list[ImageEntry] = field(default_factory=list)
-
-    @property
-    def embedded(self) -> bool:
-        return bool(self.images) and all(image.data for image in self.images)
-
-    @property
-    def thumb(self) -> str | None:
-        """The preview of the middle image (or the nearest one that has a preview)."""
-        with_preview = [image for image in self.images if image.preview]
-        return with_preview[len(with_preview) // 2].preview if with_preview else None
-
-
-@dataclass
-class StudyEntry:
-    uid: str
-    date: str
-    time: str
-    description: str
-    accession: str
-    series: list[SeriesEntry] = field(default_factory=list)
-    reports: list[ReportLink] = field(default_factory=list)  # its report PDFs on the medium
-
-
-@dataclass
-class PatientEntry:
-    name: str
-    id: str
-    birth_date: str
-    sex: str
-    studies: list[StudyEntry] = field(default_factory=list)
 
 
 def js_json(value: Any) -> str:

@@ -1,36 +1,35 @@
 """The archive the station exports from: one small interface, a DICOM peer or a local folder behind it.
 
-    archive = open_archive(settings.archive, settings.station, home)
+    archive = open_archive(settings.archive, settings.station, home)   # mediastation.pacs.factory
     found = archive.find_studies("HUS123456")            # -> [StudyFound], [] when unknown
     got = archive.retrieve(uid, job / "retrieved" / acc, progress)   # -> RetrievedStudy
 
 `retrieve` writes one file per instance into `dest`, named after its SOP Instance UID, each in its
 original transfer syntax with a complete file meta header. A file appears under its final name only
-when whole (written as `.name.part`, then renamed), so a job killed half-way leaves no torn file; a
-second run overwrites what the first one fetched. Files may be hard links to the archive's own files
-(folder archive): later stages must write new files, never modify a retrieved file in place.
+when whole (written as `.name.part`, then renamed: `mediastation.files.part_path` and `publish`), so
+a job killed half-way leaves no torn file; a second run overwrites what the first one fetched. Files
+may be hard links to the archive's own files (folder archive): later stages must write new files,
+never modify a retrieved file in place.
+
+The archives themselves (dicom_archive, folder_archive) build on this module; `factory.open_archive`
+picks one, so nothing here imports them back.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from mediastation.domain.matching import StudyFound
-
-if TYPE_CHECKING:
-    from mediastation.config import ArchiveSection, StationSection
 
 ProgressCallback = Callable[[int, "int | None", str], None]
 """`progress(done, total, what)`, as mediastation.cli.progress.Progress takes it."""
 
 _UID = re.compile(r"\A[0-9]+(\.[0-9]+)*\Z")
-PART_SUFFIX = ".part"
 
 
 @dataclass(frozen=True)
@@ -60,34 +59,9 @@ class Archive(Protocol):
         ...
 
 
-def open_archive(settings: "ArchiveSection", station: "StationSection", home: Path) -> Archive:
-    """The archive [archive] in station.toml describes; `{home}` in its path is the station's home."""
-    if settings.kind == "folder":
-        from mediastation.config import expand_home
-        from mediastation.pacs.folder_archive import FolderArchive
-
-        return FolderArchive(Path(expand_home(settings.path, home)))
-    from mediastation.pacs.dicom_archive import DicomArchive  # pynetdicom loads only when needed
-    from mediastation.pacs.network import DicomNode
-
-    return DicomArchive(DicomNode(settings.ae_title, settings.host, settings.port),
-                        calling_ae=station.ae_title, timeout=settings.timeout,
-                        method=settings.retrieve, listen_port=station.port)
-
-
 def instance_file_name(sop_instance_uid: str) -> str:
     """A safe file name for an instance: its UID when it is a well-formed UID, else a hash of it."""
     uid = sop_instance_uid.strip().rstrip("\0")
     if _UID.match(uid) and len(uid) <= 64:
         return f"{uid}.dcm"
     return f"X{hashlib.sha256(uid.encode('utf-8', 'replace')).hexdigest()[:40]}.dcm"
-
-
-def part_path(final: Path) -> Path:
-    """Where an instance is written before it is complete (hidden, never taken for a finished file)."""
-    return final.with_name(f".{final.name}{PART_SUFFIX}")
-
-
-def publish(part: Path, final: Path) -> None:
-    """Give a completely written file its final name (atomic on one file system)."""
-    os.replace(part, final)

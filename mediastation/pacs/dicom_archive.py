@@ -41,7 +41,8 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from mediastation.domain.matching import StudyFound
 from mediastation.errors import OutsidePartyError, PacsError
-from mediastation.pacs.archive import ProgressCallback, RetrievedStudy, instance_file_name, part_path, publish
+from mediastation.files import part_path, publish
+from mediastation.pacs.archive import ProgressCallback, RetrievedStudy, instance_file_name
 from mediastation.pacs.network import DicomNode, application_entity
 
 RetrieveMethod = Literal["c-get", "c-move"]

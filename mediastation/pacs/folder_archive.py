@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mediastation.domain.matching import StudyFound
 from mediastation.errors import OutsidePartyError, PacsError
-from mediastation.pacs.archive import ProgressCallback, RetrievedStudy, instance_file_name, part_path, publish
+from mediastation.files import link_or_copy, part_path, publish, write_text_atomic
+from mediastation.pacs.archive import ProgressCallback, RetrievedStudy, instance_file_name
 
 INDEX_NAME = ".mediastation-index.json"
 INDEX_VERSION = 1
@@ -93,12 +93,8 @@ class FolderArchive:
 
     def _place(self, source: Path, final: Path) -> None:
         part = part_path(final)
-        part.unlink(missing_ok=True)
         try:
-            try:
-                os.link(source, part)
-            except OSError:
-                shutil.copyfile(source, part)  # another file system, or links not allowed
+            link_or_copy(source, part)
             publish(part, final)
         except FileNotFoundError:
             part.unlink(missing_ok=True)
@@ -184,14 +180,13 @@ class FolderArchive:
         return data["files"]
 
     def _save_index(self, entries: dict[str, dict[str, Any]]) -> None:
-        """Write the cache atomically; a read-only folder just goes without it."""
-        temporary = self.path / f"{INDEX_NAME}.{os.getpid()}.tmp"
+        """Write the cache atomically; a read-only folder just goes without it. Two processes saving
+        it at once may leave a torn file, which the next lookup reads as no cache and writes again."""
+        text = json.dumps({"version": INDEX_VERSION, "files": entries}, ensure_ascii=False, separators=(",", ":"))
         try:
-            temporary.write_text(json.dumps({"version": INDEX_VERSION, "files": entries}, ensure_ascii=False,
-                                            separators=(",", ":")), encoding="utf-8")
-            os.replace(temporary, self.index_path)
+            write_text_atomic(self.index_path, text, fsync=False)
         except OSError:
-            temporary.unlink(missing_ok=True)
+            pass
 
 
 def _unique_instances(instances: list[_Instance]) -> list[_Instance]:

@@ -29,7 +29,7 @@ from pydicom.uid import ExplicitVRLittleEndian, UID, generate_uid
 
 from mediastation import __version__
 from mediastation.dicom.fileset import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
-from mediastation.documents.files import write_atomically
+from mediastation.files import write_atomic
 from mediastation.reports.sources import ENCAPSULATED_PDF, ReportInvalid, is_pdf
 
 DEFAULT_UID_ROOT = "1.2.826.0.1.3680043.8.498."
@@ -83,7 +83,7 @@ def encapsulate_pdf(pdf: Path, template_instance: Path | Dataset, out: Path, *, 
     ds.SOPInstanceUID = UID(instance_uid)
     _character_set(ds, template, (title, series_description))
     ds.file_meta = _file_meta(instance_uid)
-    return write_atomically(out, lambda temp: ds.save_as(temp, enforce_file_format=True))
+    return write_atomic(out, lambda part: ds.save_as(part, enforce_file_format=True))
 
 
 def _template(template: Path | Dataset) -> Dataset:

@@ -37,9 +37,9 @@ from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph, 
 
 from mediastation import __version__
 from mediastation.documents.content import person_name
-from mediastation.documents.files import write_bytes_atomically
 from mediastation.documents.fonts import BOLD, REGULAR, register_fonts
 from mediastation.documents.texts import check_language, format_date, format_datetime, text
+from mediastation.files import write_bytes_atomic
 from mediastation.reports.sources import Report, ReportInvalid, is_pdf, read_report_text
 
 # Words of the laid-out report that the letter's table (documents/texts.py) does not have yet.
@@ -94,20 +94,20 @@ def render_report(report: Report, out_pdf: Path, *, patient_name: str, hetu: str
     check_language(language)
     out_pdf = Path(out_pdf)
     if report.kind in ("folder_pdf", "given_pdf"):
-        return write_bytes_atomically(out_pdf, _file_pdf(report.source))
+        return write_bytes_atomic(out_pdf, _file_pdf(report.source))
     if report.kind == "pdf_instance":
-        return write_bytes_atomically(out_pdf, _instance_pdf(report.source))
+        return write_bytes_atomic(out_pdf, _instance_pdf(report.source))
     if report.kind == "cda_instance":
         laid_or_pdf = _cda(report.source, language)
         if isinstance(laid_or_pdf, bytes):
-            return write_bytes_atomically(out_pdf, laid_or_pdf)
+            return write_bytes_atomic(out_pdf, laid_or_pdf)
         laid = laid_or_pdf
     elif report.kind == "sr":
         laid = sr_layout(_dataset(report.source), language)
     else:
         laid = Laid("", text_blocks(read_report_text(report.source)))
     header = _Header(patient_name, hetu, report.accession, study_description, study_datetime)
-    return write_bytes_atomically(out_pdf, _Document(laid, header, language).render())
+    return write_bytes_atomic(out_pdf, _Document(laid, header, language).render())
 
 
 # -- PDFs passed on as they are ----------------------------------------------------------------

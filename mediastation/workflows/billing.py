@@ -12,9 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -36,6 +34,7 @@ from mediastation.domain.pricing import (
     totals,
 )
 from mediastation.errors import InputError, MediaStationError, NotFoundError, OutsidePartyError
+from mediastation.files import part_path, publish
 from mediastation.store.billing import InvoiceLineRepository
 from mediastation.store.db import Database
 from mediastation.workflows.shipments import today
@@ -200,20 +199,20 @@ def _slug(text: str) -> str:
 
 
 def _write_files(files: dict[Path, bytes]) -> None:
-    """Stage every file beside its target, then rename them into place."""
-    staged: list[tuple[str, Path]] = []
+    """Stage every file beside its target, then rename them into place: a file that cannot be
+    staged leaves every target as it was."""
+    staged: list[tuple[Path, Path]] = []
     try:
         for path, data in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            staged.append((tmp, path))
-        for tmp, path in staged:
-            os.replace(tmp, path)
+            part = part_path(path)
+            staged.append((part, path))
+            part.write_bytes(data)
+        for part, path in staged:
+            publish(part, path)
     except OSError as exc:
-        for tmp, _path in staged:
-            Path(tmp).unlink(missing_ok=True)
+        for part, _path in staged:
+            part.unlink(missing_ok=True)
         raise OutsidePartyError(f"cannot write the export: {exc}") from None
 
 

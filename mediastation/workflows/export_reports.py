@@ -74,7 +74,7 @@ def _study_reports(run: ExportRun, study: Any, files: list[Path], folder: Path |
 def place_on_disc(run: ExportRun, tree: Path, study_uids: set[str]) -> dict[str, list[Any]]:
     """Copy the reports of the studies on this disc to REPORTS/Rnnnnnnn.PDF (8.3 names); returns the
     viewer's links to them by Study Instance UID."""
-    from mediastation.media.web import ReportLink
+    from mediastation.media.web_types import ReportLink
 
     reports = run.detail.get("reports") or {}
     uid_of = {s["accession_number"]: s["study_instance_uid"] for s in run.detail["studies"]}

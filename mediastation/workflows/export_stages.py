@@ -31,7 +31,7 @@ COMPLETE = "COMPLETE.json"
 def retrieve(run: ExportRun) -> None:
     """Find every requested study, refuse on any mismatch, then fetch each into the job folder."""
     from mediastation.domain.matching import compare
-    from mediastation.pacs.archive import open_archive
+    from mediastation.pacs.factory import open_archive
 
     settings = run.env.settings
     archive = open_archive(settings.archive, settings.station, run.env.home)

@@ -53,7 +53,7 @@ def test_primera_burns_an_image_and_reports_done(tmp_path: Path, export_dir: Pat
     assert job["ClientID"] == ["mediastation"] and job["Copies"] == ["1"]
     assert {"accepted", "in progress", "written"} <= set(states)
     assert (tmp_path / "hot" / f"{written.job_id}.DON").exists()
-    assert not list((tmp_path / "hot").glob(".*partial"))
+    assert not list((tmp_path / "hot").glob(".*.part"))
     primera.verify(written)
 
 

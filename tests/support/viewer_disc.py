@@ -16,7 +16,8 @@ import pycdlib
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from mediastation.media.web import ReportLink, WebInstance, WebReport, write_web_content
+from mediastation.media.web import WebInstance, WebReport, write_web_content
+from mediastation.media.web_types import ReportLink
 from support.synthetic import StudyInfo
 
 README = "Synthetic test medium of the HUS media station.\r\n"
