@@ -130,6 +130,15 @@ class ExportSection(Section):
     newest_study_first: bool = True
 
 
+class JobsSection(Section):
+    """[jobs]: the job queue several stations share (mediastation/jobs/). A worker holds a job for
+    `lease_seconds` and renews it every third of that while it works; a job whose lease ran out (its
+    station died) is taken over by another worker. `poll_seconds`: how often an idle worker looks."""
+
+    lease_seconds: Annotated[float, Field(ge=2, le=3600)] = 60.0
+    poll_seconds: Annotated[float, Field(gt=0, le=600)] = 2.0
+
+
 class ImportSection(Section):
     """[imports]: outside media into the archive (issue 7). `accession` without --accession: "blank"
     (IHE IRWF unscheduled import, the original kept in Original Attributes) or "keep"."""
@@ -198,6 +207,7 @@ class Settings(Section):
     sender: SenderSection = SenderSection()
     export: ExportSection = ExportSection()
     imports: ImportSection = ImportSection()
+    jobs: JobsSection = JobsSection()
     burners: BurnersSection = BurnersSection()
     reports: ReportsSection = ReportsSection()
 
@@ -352,6 +362,10 @@ jobs = "{{home}}/jobs"            # job folders: fetched studies, staged discs, 
 compressed_profile = "J2K"       # DVD/USB profile: J2K (STD-GEN-DVD-J2K) or JPEG
 viewer_budget_mb = 250           # the viewer's embedded image data: at most this, or what is left on the disc
 newest_study_first = true        # spanning: the newest study goes on disc 1
+
+[jobs]                           # the job queue (`mediastation worker` on each station)
+lease_seconds = 60               # a job whose worker stopped renewing this long is taken over
+poll_seconds = 2                 # how often an idle worker looks for queued jobs
 
 [burners]                        # devices that write media: optical | usb | folder | robot-epson | robot-primera
 default = "folder"               # the burner name or kind `export` uses when none is named

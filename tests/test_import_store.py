@@ -1,11 +1,14 @@
-"""Import jobs and per-file outcomes in the database (store.imports, migration 0004), on SQLite and
-PostgreSQL: one job per medium and mapping, outcomes recorded in batches, nothing twice."""
+"""Import jobs and per-file outcomes in the database (store.imports; the jobs are rows of the one job
+queue since migration 0005), on SQLite and PostgreSQL: one job per medium and mapping, outcomes
+recorded in batches, nothing twice."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import inspect
 
+from mediastation.jobs.model import JobState
+from mediastation.jobs.queue import JobQueue
 from mediastation.store import Database
 from mediastation.store.db import alembic_heads
 from mediastation.store.imports import (
@@ -19,7 +22,7 @@ from mediastation.store.imports import (
 
 def new_job(medium: str = "a" * 64, mapping: str = "b" * 64) -> NewJob:
     return NewJob(medium, mapping, "/media/cdrom", "ISO 9660 image", "Liisa", None, "ACC1", "station",
-                  {"groups": [{"key": "P1", "hetu": "010594Y9032"}]})
+                  {"groups": [{"key": "P1", "hetu": "010594Y9032"}]}, {"maps": ["P1=010594Y9032"]})
 
 
 def files(count: int) -> list[NewFile]:
@@ -27,10 +30,14 @@ def files(count: int) -> list[NewFile]:
             for n in range(count)]
 
 
-def test_the_import_branch_is_at_its_head(database: Database) -> None:
-    assert "0004" in alembic_heads()
+def test_import_jobs_live_in_the_one_job_table(database: Database) -> None:
+    assert "0005" in alembic_heads()
     tables = set(inspect(database.engine).get_table_names())
-    assert {"import_jobs", "import_files"} <= tables
+    assert {"jobs", "import_files"} <= tables and "import_jobs" not in tables
+    job, _ = ImportRepository(database).open_job(new_job(), files(1))
+    queued = JobQueue(database).require(job.job_id)
+    assert (queued.kind, queued.state, queued.needs.station) == ("import", "queued", "station")
+    assert queued.params["maps"] == ["P1=010594Y9032"] and queued.params["source"] == "/media/cdrom"
 
 
 def test_one_job_per_medium_and_mapping(database: Database) -> None:
@@ -58,7 +65,11 @@ def test_outcomes_are_recorded_in_one_batch(database: Database) -> None:
 def test_state_result_and_runs_are_saved(database: Database) -> None:
     repository = ImportRepository(database)
     job, _ = repository.open_job(new_job(), files(1))
-    repository.save(job.job_id, state="done", stage="done", result={"state": "done"}, invoice_lines=["L-1"], new_run=True)
+    queue = JobQueue(database)
+    held = queue.claim_id(job.job_id, "w1", lease_seconds=30)
+    assert held is not None
+    repository.save(job.job_id, stage="report", result={"state": "done"}, invoice_lines=["L-1"])
+    queue.finish(job.job_id, "w1", JobState.DONE)
     row = repository.get(job.job_id.lower())
     assert (row.state, row.result_json, row.invoice_lines, row.runs) == ("done", {"state": "done"}, ["L-1"], 1)
     assert [r.job_id for r in repository.list()] == [job.job_id]

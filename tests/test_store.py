@@ -18,13 +18,13 @@ def test_new_database_is_migrated_to_head(database: Database) -> None:
 def test_reopening_keeps_rows_and_revision(database_url: str) -> None:
     first = open_database(database_url)
     with first.session() as session:
-        session.add(Job(job_id="J1", kind="export", state="running", detail={"stage": "retrieve"}))
+        session.add(Job(job_id="J1", kind="export", state="running", params={"request_id": "R-1"}))
     first.dispose()
     second = open_database(database_url)
     try:
         with second.session() as session:
             job = session.scalars(select(Job)).one()
-        assert (job.job_id, job.detail) == ("J1", {"stage": "retrieve"})
+        assert (job.job_id, job.params) == ("J1", {"request_id": "R-1"})
         assert second.revision() == "+".join(sorted(alembic_heads()))
     finally:
         second.dispose()

@@ -76,7 +76,7 @@ def demo(station: Station) -> None:
     from mediastation.cli.export import export_environment, export_text
     from mediastation.cli.request import actor, policy
     from mediastation.cli.setup import ensure_initialised
-    from mediastation.store.jobs import JobRepository
+    from mediastation.jobs.queue import JobQueue
     from mediastation.workflows.export import ExportOptions, run_export
     from mediastation.workflows.requests import add_request
 
@@ -89,12 +89,10 @@ def demo(station: Station) -> None:
     request_file.write_text(json.dumps(demo_request(), ensure_ascii=False, indent=2), encoding="utf-8")
     added = add_request(station.database(), request_file.read_bytes(), policy(station), actor=actor(None),
                         station=station.settings.station.name)
-    done = [j for j in JobRepository(station.database()).for_request("export", added.request_id) if j.state == "done"]
+    done = [j for j in JobQueue(station.database()).for_subject("export", added.request_id) if j.state == "done"]
     output = station.home / "demo" / "output"
     if done:
-        document = {"job_id": done[-1].job_id, "request_id": added.request_id, "state": "done",
-                    **{k: done[-1].detail.get(k) for k in ("media", "cover_letter", "shipment_id",
-                                                          "invoice_lines", "disclosure_seq", "conversions")}}
+        document = dict(done[-1].result or {})
     else:
         result = run_export(export_environment(station), ExportOptions(
             request_id=added.request_id, to_dir=output, actor=actor(None), reports=demo_reports(station.home)))

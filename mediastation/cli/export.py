@@ -47,19 +47,28 @@ def export_text(document: dict[str, Any]) -> str:
 @click.option("--by", help="Who makes the medium (default: MEDIASTATION_USER or the logged-in user).")
 @click.option("--report", "reports", multiple=True, metavar="ACCESSION=FILE",
               help="The report of a study as a PDF or UTF-8 text file (repeat per study).")
+@click.option("--queue", "queue_only", is_flag=True,
+              help="Only put the export in the job queue and print its job id; a `mediastation worker` runs it.")
 @json_option
 @pass_station
 def export(station: Station, request_id: str, medium: str | None, burner: str | None, to_dir: str | None,
-           again: bool, by: str | None, reports: tuple[str, ...]) -> None:
+           again: bool, by: str | None, reports: tuple[str, ...], queue_only: bool) -> None:
     """Retrieve, compose, package, write, verify and record the release REQUEST_ID.
 
-    A job that stopped half-way (killed, archive down, disc full) resumes when run again."""
+    A job that stopped half-way (killed, archive down, disc full) resumes when run again. An export
+    of the same request already running elsewhere is followed to its end, not made twice."""
     from mediastation.workflows.export import ExportOptions, run_export
 
     options = ExportOptions(request_id=request_id, medium=medium, burner=burner,
                             to_dir=Path(to_dir).resolve() if to_dir else None, actor=actor(by), again=again,
                             reports=_report_files(reports))
-    result = run_export(export_environment(station), options)
+    result = run_export(export_environment(station), options, queue_only=queue_only)
+    if queue_only:
+        document = result.document
+        verb = "queued" if document["created"] else f"already {document['state']}"
+        station.emit(document, f"export {document['job_id']} of {document['request_id']}: {verb}; "
+                               f"`mediastation jobs show {document['job_id']}` follows it")
+        return
     station.emit(result.document, export_text(result.document))
 
 

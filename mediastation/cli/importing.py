@@ -44,11 +44,13 @@ def import_scan(station: Station, source: str) -> None:
 @click.option("--payer", help="Who pays (organisation code); default: the patient.")
 @click.option("--operator", help="Who imports (default: MEDIASTATION_USER or the logged-in user).")
 @click.option("--language", type=click.Choice(["fi", "sv", "en"]), help="Receipt language (default: [station] language).")
+@click.option("--queue", "queue_only", is_flag=True,
+              help="Check the mapping, then only queue the import for a `mediastation worker` of this station.")
 @json_option
 @pass_station
 def import_run(station: Station, source: str, maps: tuple[str, ...], names: tuple[str, ...],
                birth_dates: tuple[str, ...], reports: tuple[str, ...], accession: str | None, payer: str | None, operator: str | None,
-               language: str | None) -> int:
+               language: str | None, queue_only: bool) -> int:
     """Reconcile the mapped groups of SOURCE, coerce, store to the archive, verify and record."""
     from mediastation.workflows.importing import ImportRequest, run_import
 
@@ -56,7 +58,13 @@ def import_run(station: Station, source: str, maps: tuple[str, ...], names: tupl
                             payer=payer, operator=actor(operator),
                             language=language or station.settings.station.language, reports=reports)
     outcome = run_import(request, environment(station), progress=Progress("inventory"),
-                         store_progress=Progress("store"))
+                         store_progress=Progress("store"), queue_only=queue_only)
+    if queue_only:
+        document = outcome.document
+        verb = "queued" if document["created"] else f"already {document['state']}"
+        station.emit(document, f"import {document['job_id']} of {source}: {verb}; "
+                               f"`mediastation jobs show {document['job_id']}` follows it")
+        return outcome.exit_status
     station.emit(outcome.document, _run_text(outcome.document))
     return outcome.exit_status
 
@@ -74,6 +82,20 @@ def import_show(station: Station, job_id: str) -> None:
     if row is None:
         raise NotFoundError(f"no import job {job_id!r}; `mediastation import list` lists them")
     station.emit(row.result_json or {"job_id": row.job_id, "state": row.state}, _run_text(row.result_json or {}))
+
+
+def run_import_job(station: Station, job: Any, lease: Any) -> Any:
+    """A worker's run of a queued import job (one whose station stopped): the same medium, mapped
+    the same way, resumed where it stopped."""
+    from mediastation.jobs.runner import Finished
+    from mediastation.jobs.model import JobState
+    from mediastation.workflows.importing import import_request, run_import
+
+    request = import_request(job.params, station.settings.station.language)
+    outcome = run_import(request, environment(station), claimed=(job, lease))
+    counts = outcome.document.get("counts", {})
+    pending = counts.get("failed", 0) + counts.get("pending", 0)
+    return Finished(JobState.FAILED if pending else JobState.DONE, outcome.document)
 
 
 @import_.command("list")
@@ -94,6 +116,7 @@ def import_list(station: Station, limit: int) -> None:
 
 def environment(station: Station) -> Any:
     """Where the import goes: the configured archive, the database, the receipts folder."""
+    from mediastation.jobs.model import worker_id
     from mediastation.pacs.network import DicomNode
     from mediastation.workflows.importing import ImportEnvironment
 
@@ -108,6 +131,7 @@ def environment(station: Station) -> Any:
         calling_ae=settings.station.ae_title, listen_port=settings.station.port, timeout=settings.archive.timeout,
         station_name=settings.station.name, settings=settings.imports, folder=station.path(settings.imports.folder),
         price_list=price_list if price_list.is_file() else None, uid_root=settings.station.uid_root,
+        owner=worker_id(settings.station.name), lease_seconds=settings.jobs.lease_seconds,
     )
 
 

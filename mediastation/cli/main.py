@@ -34,6 +34,8 @@ COMMANDS = {
     "billing": "mediastation.cli.billing:billing",
     "devices": "mediastation.cli.devices:devices",
     "watch": "mediastation.cli.devices:watch",
+    "worker": "mediastation.cli.jobs:worker",
+    "jobs": "mediastation.cli.jobs:jobs",
 }
 
 

@@ -39,10 +39,9 @@ def ensure_initialised(station: Station, *, archive_host: str | None = None, arc
             archive_host=archive_host or "127.0.0.1", archive_port=archive_port, archive_ae=archive_ae,
         )
         load_settings_from_text(text)
-        station.config_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = station.config_file.with_suffix(".toml.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(station.config_file)
+        from mediastation.files import write_text_atomic
+
+        write_text_atomic(station.config_file, text)
     settings = station.settings
     if settings.archive.kind == "folder":
         station.path(settings.archive.path).mkdir(parents=True, exist_ok=True)

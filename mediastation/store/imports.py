@@ -1,8 +1,9 @@
 """Import jobs and the outcome of every file of the medium (R-G1, R-G5).
 
-A job is keyed by the medium's content (every path with its SHA-256) and the operator's mapping:
-the same disc with the same mapping is the same job, so a run interrupted at any point resumes
-it, and a finished job is answered from here without storing or billing anything again.
+An import job is a row of the one job queue (`jobs`, kind "import"; mediastation/jobs/), keyed by
+the medium's content (every path with its SHA-256) and the operator's mapping: the same disc with
+the same mapping is the same job, so a run interrupted at any point resumes it, and a finished job
+is answered from here without storing or billing anything again. Its files are `import_files`.
 Per-file outcomes are written in batches as the store progresses; a file is `pending` until the
 archive confirmed it (or the station decided otherwise).
 """
@@ -32,39 +33,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediastation.store.db import Database
-from mediastation.store.models import Base, utcnow
+from mediastation.store.models import Base, Job, utcnow
 
 FINAL_OUTCOMES = frozenset({"imported", "already_present", "skipped", "rejected", "unreconciled"})
 OUTCOMES = FINAL_OUTCOMES | {"pending", "failed"}
 
 
-class ImportJobRow(Base):
-    __tablename__ = "import_jobs"
-    __table_args__ = (UniqueConstraint("medium_fingerprint", "mapping_fingerprint", name="uq_import_jobs_medium_mapping"),)
-
-    job_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    medium_fingerprint: Mapped[str] = mapped_column(String(64), index=True)
-    mapping_fingerprint: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(Text)
-    medium: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16))
-    stage: Mapped[str] = mapped_column(String(32), default="")
-    operator: Mapped[str] = mapped_column(String(100))
-    payer: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    accession: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    station: Mapped[str] = mapped_column(String(200), default="")
-    mapping_json: Mapped[dict] = mapped_column(JSON, default=dict)
-    result_json: Mapped[dict] = mapped_column(JSON, default=dict)
-    invoice_lines: Mapped[list] = mapped_column(JSON, default=list)
-    runs: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-
-
 class ImportFileRow(Base):
     __tablename__ = "import_files"
 
-    job_id: Mapped[str] = mapped_column(String(40), ForeignKey("import_jobs.job_id"), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(40), ForeignKey("jobs.job_id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     path: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(BigInteger)
@@ -122,33 +100,75 @@ class NewJob:
     accession: str | None
     station: str
     mapping_json: dict[str, Any]
+    options: dict[str, Any]  # the `import run` options that make this job again (a worker's takeover)
+
+    def params(self) -> dict[str, Any]:
+        return {**self.options, "source": self.source, "operator": self.operator, "payer": self.payer,
+                "accession": self.accession, "medium_fingerprint": self.medium_fingerprint,
+                "mapping_fingerprint": self.mapping_fingerprint, "medium": self.medium, "mapping": self.mapping_json}
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    """An import job as the import workflow reads it (a view of its `jobs` row)."""
+
+    job_id: str
+    state: str
+    stage: str
+    station: str
+    source: str
+    medium: str
+    operator: str
+    payer: str | None
+    accession: str | None
+    mapping_json: dict[str, Any]
+    result_json: dict[str, Any]
+    invoice_lines: list[str]
+    runs: int
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Job) -> ImportJob:
+        params = row.params or {}
+        record = (row.stages or {}).get("record") or {}
+        return cls(job_id=row.job_id, state=row.state, stage=row.stage or "", station=row.station or "",
+                   source=params.get("source", ""), medium=params.get("medium", ""),
+                   operator=params.get("operator", ""), payer=params.get("payer"), accession=params.get("accession"),
+                   mapping_json=params.get("mapping", {}), result_json=dict(row.result or {}),
+                   invoice_lines=list((record.get("state") or {}).get("invoice_lines", [])), runs=row.attempts or 0,
+                   created_at=row.created_at)
 
 
 class ImportRepository:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def get(self, job_id: str) -> ImportJobRow | None:
+    def get(self, job_id: str) -> ImportJob | None:
         with self.database.session() as session:
-            return session.get(ImportJobRow, job_id.strip().upper())
+            row = session.get(Job, job_id.strip().upper())
+            return ImportJob.of(row) if row is not None and row.kind == "import" else None
 
-    def open_job(self, new: NewJob, files: Iterable[NewFile]) -> tuple[ImportJobRow, bool]:
-        """The job for this medium and mapping, created with its files on the first run; (row, created)."""
+    def open_job(self, new: NewJob, files: Iterable[NewFile]) -> tuple[ImportJob, bool]:
+        """The job for this medium and mapping, queued with its files on the first run; (job, created).
+        It needs the station that made it: the medium is in that station's drive."""
         job_id = job_id_for(new.medium_fingerprint, new.mapping_fingerprint)
         existing = self.get(job_id)
         if existing is not None:
             return existing, False
         try:
             with self.database.session() as session:
-                row = ImportJobRow(job_id=job_id, state="running", stage="inventory", result_json={},
-                                   invoice_lines=[], runs=0, **new.__dict__)
+                row = Job(job_id=job_id, kind="import", state="queued", stage="inventory", station=new.station,
+                          subject=new.medium_fingerprint, owner="", lease_until=None, needs={"station": new.station},
+                          params=new.params(), stages={}, result=None, error=None, attempts=0,
+                          cancel_requested=False)
                 session.add(row)
                 session.flush()
                 now = utcnow()
                 rows = [{"job_id": job_id, **f.__dict__, "updated_at": now} for f in files]
                 if rows:  # one executemany: ORM objects for 2,000 files cost half a second
                     session.execute(insert(ImportFileRow), rows)
-            return row, True
+                made = ImportJob.of(row)
+            return made, True
         except IntegrityError:  # another station opened the same job at the same moment
             existing = self.get(job_id)
             if existing is None:
@@ -174,28 +194,28 @@ class ImportRepository:
         with self.database.session() as session:
             session.execute(update(ImportFileRow), rows)  # bulk UPDATE by primary key
 
-    def save(self, job_id: str, *, state: str | None = None, stage: str | None = None,
-             result: dict[str, Any] | None = None, invoice_lines: list[str] | None = None,
-             new_run: bool = False) -> ImportJobRow:
+    def save(self, job_id: str, *, stage: str | None = None, result: dict[str, Any] | None = None,
+             invoice_lines: list[str] | None = None) -> ImportJob:
+        """The stage the import is at, its result document and its invoice lines (its state is the
+        job queue's: mediastation/jobs/queue.py)."""
         with self.database.session() as session:
-            row = session.get(ImportJobRow, job_id)
+            row = session.get(Job, job_id)
             if row is None:
                 raise KeyError(job_id)
-            if state is not None:
-                row.state = state
             if stage is not None:
                 row.stage = stage
             if result is not None:
-                row.result_json = dict(result)
+                row.result = dict(result)
             if invoice_lines is not None:
-                row.invoice_lines = list(invoice_lines)
-            if new_run:
-                row.runs = (row.runs or 0) + 1
-        return row
+                record = {"done": True, "seconds": 0.0, "state": {"invoice_lines": list(invoice_lines)}}
+                row.stages = {**(row.stages or {}), "record": record}
+            return ImportJob.of(row)
 
-    def list(self, *, limit: int = 100) -> list[ImportJobRow]:
+    def list(self, *, limit: int = 100) -> list[ImportJob]:
         with self.database.session() as session:
-            return list(session.scalars(select(ImportJobRow).order_by(ImportJobRow.created_at.desc()).limit(limit)).all())
+            rows = session.scalars(select(Job).where(Job.kind == "import").order_by(Job.created_at.desc())
+                                   .limit(limit)).all()
+            return [ImportJob.of(row) for row in rows]
 
     def imported_elsewhere(self, sop_instance_uids: Iterable[str], *, except_job: str) -> set[str]:
         """SOP Instance UIDs another import job already brought into the archive (for the receipt)."""

@@ -70,10 +70,13 @@ from mediastation.reports.encapsulate import (
 )
 from mediastation.reports.sources import ReportInvalid, is_pdf
 from mediastation.store.db import Database
+from mediastation.jobs.model import JobRunningElsewhere, JobState, JobView
+from mediastation.jobs.queue import JobQueue
+from mediastation.jobs.runner import Finished, Lease, execute
 from mediastation.store.imports import (
     FileUpdate,
     ImportFileRow,
-    ImportJobRow,
+    ImportJob,
     ImportRepository,
     NewFile,
     NewJob,
@@ -120,12 +123,22 @@ class ImportEnvironment:
     folder: Path
     price_list: Path | None = None
     uid_root: str = DEFAULT_UID_ROOT  # [station] uid_root: the encapsulated reports' UIDs
+    owner: str = ""                   # who holds the job while it runs here (jobs.model.worker_id)
+    lease_seconds: float = 60.0       # [jobs] lease_seconds
 
 
 @dataclass(frozen=True)
 class ImportOutcome:
     document: dict[str, Any]
     exit_status: int
+
+
+def import_request(params: dict[str, Any], default_language: str) -> ImportRequest:
+    """The `import run` options a queued import job was made with (a worker's takeover)."""
+    return ImportRequest(source=params["source"], maps=tuple(params.get("maps", ())), names=tuple(params.get("names", ())),
+                         birth_dates=tuple(params.get("birth_dates", ())), accession=params.get("accession"),
+                         payer=params.get("payer"), operator=params.get("operator") or "station",
+                         language=params.get("language") or default_language, reports=tuple(params.get("reports", ())))
 
 
 def scan_medium(source: str, *, progress: ProgressFn | None = None) -> Inventory:
@@ -148,7 +161,12 @@ class Clock:
 
 
 def run_import(request: ImportRequest, env: ImportEnvironment, *, progress: ProgressFn | None = None,
-               store_progress: ProgressFn | None = None) -> ImportOutcome:
+               store_progress: ProgressFn | None = None, claimed: tuple[JobView, Lease] | None = None,
+               queue_only: bool = False) -> ImportOutcome:
+    """Import SOURCE as mapped. The job is a row of the job queue: run here under a lease (`claimed`:
+    the job and lease a worker holds already), so a second run of the same medium and mapping while
+    this one works is refused, and a run whose station died is taken over and resumed. With
+    `queue_only` the mapping is checked and the job queued for a `worker` of this station."""
     clock = Clock()
     inventory = take_inventory(open_medium(request.source), progress=progress)
     clock.lap("inventory")
@@ -157,35 +175,75 @@ def run_import(request: ImportRequest, env: ImportEnvironment, *, progress: Prog
     with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
         patients, identity_warnings = _local_patients(mapping, inventory, query)
     repository = ImportRepository(env.database)
-    job, _created = repository.open_job(_new_job(request, inventory, mapping, env, reports),
-                                        _new_files(inventory, mapping, reports))
+    job, created = repository.open_job(_new_job(request, inventory, mapping, env, reports),
+                                       _new_files(inventory, mapping, reports))
     finish = dict(env=env, repository=repository, job_id=job.job_id, inventory=inventory, mapping=mapping,
                   patients=patients, request=request, identity_warnings=identity_warnings, clock=clock)
-    if job.state == "done":
+    if queue_only:
+        return ImportOutcome({"job_id": job.job_id, "state": job.state, "created": created,
+                              "source": request.source, "medium": inventory.description,
+                              "instances": sum(1 for f in inventory.files if f.sendable)}, EXIT_OK)
+    if claimed is not None and claimed[0].job_id != job.job_id:
+        raise ImportRefused(f"{request.source} no longer holds the medium of job {claimed[0].job_id} (its files or "
+                            "the mapping differ); put that medium back, or cancel the job",
+                            details={"job_id": claimed[0].job_id, "found": job.job_id})
+    if job.state == "done" and claimed is None:
         return _finish(**finish, note="already_imported")  # type: ignore[arg-type]
+    outcome: list[ImportOutcome] = []
+
+    def work(held: JobView, lease: Lease) -> Finished:
+        outcome.append(_run_held(env, repository, held.job_id, inventory, patients, mapping, reports, request,
+                                 clock, finish, lease, store_progress))
+        document = outcome[0].document
+        pending = document["counts"].get("failed", 0) + document["counts"].get("pending", 0)
+        return Finished(JobState.FAILED if pending else JobState.DONE, document)
+
+    if claimed is not None:
+        work(*claimed)
+        return outcome[0]
+    queue = JobQueue(env.database)
+    held = queue.claim_id(job.job_id, env.owner, lease_seconds=env.lease_seconds)
+    if held is None:
+        current = queue.require(job.job_id)
+        raise JobRunningElsewhere(
+            f"import {job.job_id} of this medium is running on {current.owner} (stage {current.stage}); "
+            f"`mediastation jobs show {job.job_id} --follow` follows it",
+            details={"job_id": job.job_id, "owner": current.owner})
+    execute(queue, held, env.lease_seconds, work)
+    return outcome[0]
+
+
+def _run_held(env: ImportEnvironment, repository: ImportRepository, job_id: str, inventory: Inventory,
+              patients: dict[str, LocalPatient], mapping: Mapping, reports: list[ReportPlan], request: ImportRequest,
+              clock: Clock, finish: dict[str, Any], lease: Lease, store_progress: ProgressFn | None) -> ImportOutcome:
+    """Precheck, store, verify, commit and record what is left of a job this process holds."""
+    job = repository.get(job_id)
+    assert job is not None
     sent_before = job.stage in SENT_STAGES
-    repository.save(job.job_id, state="running", stage="precheck", new_run=True)
+    repository.save(job_id, stage="precheck")
     coercions = _coercions(patients, mapping, env)
-    rows = {row.seq: row for row in repository.files(job.job_id)}
+    rows = {row.seq: row for row in repository.files(job_id)}
     todo = [seq for seq, row in rows.items() if row.outcome in ("pending", "failed")]
-    report_folder = env.folder / job.job_id / "reports"
+    report_folder = env.folder / job_id / "reports"
     try:
         inventory = _with_reports(inventory, [r for r in reports if r.seq in todo], coercions, report_folder,
                                   env.uid_root, REPORT_TITLES.get(request.language, REPORT_TITLES["en"]))
         finish["inventory"] = inventory
-        return _send(env, repository, job.job_id, inventory, rows, todo, patients, coercions, clock, finish,
-                     sent_before, store_progress)
+        lease.check()
+        return _send(env, repository, job_id, inventory, rows, todo, patients, coercions, clock, finish,
+                     sent_before, store_progress, lease)
     finally:
         shutil.rmtree(report_folder, ignore_errors=True)
 
 
 def _send(env: ImportEnvironment, repository: ImportRepository, job_id: str, inventory: Inventory, rows: dict[int, ImportFileRow], todo: list[int], patients: dict[str, LocalPatient],
           coercions: dict[str, Coercion], clock: Clock, finish: dict[str, Any], sent_before: bool,
-          store_progress: ProgressFn | None) -> ImportOutcome:
+          store_progress: ProgressFn | None, lease: Lease) -> ImportOutcome:
     """Precheck, store, verify and commit what is still to do, then the result."""
     clock.lap("reconcile")
     with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
         todo = _precheck(repository, job_id, inventory, rows, todo, patients, query, sent_before)
+    lease.check()
     repository.save(job_id, stage="store")
     clock.lap("precheck")
     threading.Thread(target=_load_receipt_writer, name="receipt-preload", daemon=True).start()
@@ -207,6 +265,7 @@ def _send(env: ImportEnvironment, repository: ImportRepository, job_id: str, inv
     commitment = _apply_commitment(repository, job_id, inventory, verified, collected.commitment)
     repository.save(job_id, stage="commit")
     clock.lap("commit")
+    lease.check()
     sent = {"instances": len(stored), "bytes": sum(inventory.files[s].size for s in stored)}
     return _finish(**finish, commitment=commitment, sent=sent)  # type: ignore[arg-type]
 
@@ -274,7 +333,9 @@ def _new_job(request: ImportRequest, inventory: Inventory, mapping: Mapping, env
                   request.operator[:100], request.payer and request.payer[:100], mapping.accession,
                   env.station_name[:200],
                   {"groups": [g.__dict__ for g in mapping.groups], "accession": mapping.accession,
-                   **({"reports": marked} if marked else {})})
+                   **({"reports": marked} if marked else {})},
+                  {"maps": list(request.maps), "names": list(request.names), "birth_dates": list(request.birth_dates),
+                   "language": request.language, "reports": list(request.reports)})
 
 
 def initial_outcome(item: InventoryFile, mapping: Mapping) -> tuple[str, str]:
@@ -588,8 +649,7 @@ def _finish(env: ImportEnvironment, repository: ImportRepository, job_id: str, i
     if sent and store_seconds > 0:
         document["run"]["store_files_per_s"] = round(sent["instances"] / store_seconds, 1)
         document["run"]["store_mb_per_s"] = round(sent["bytes"] / 1e6 / store_seconds, 1)
-    repository.save(job_id, state=state, stage="done" if state == "done" else "report", result=document,
-                    invoice_lines=invoice_lines)
+    repository.save(job_id, stage="report", result=document, invoice_lines=invoice_lines)
     status = EXIT_OUTSIDE if pacs_failed else (EXIT_OK if counts.get("imported", 0) + counts.get("already_present", 0)
                                                else EXIT_REFUSED)
     return ImportOutcome(document, status)
@@ -658,7 +718,7 @@ def _warnings(inventory: Inventory, mapping: Mapping) -> list[str]:
 
 
 # -- billing (R18, R-G4) ----------------------------------------------------------------------------------------
-def _bill(env: ImportEnvironment, job: ImportJobRow, rows: list[ImportFileRow], studies: list[dict[str, Any]],
+def _bill(env: ImportEnvironment, job: ImportJob, rows: list[ImportFileRow], studies: list[dict[str, Any]],
           request: ImportRequest, state: str) -> tuple[list[str], str]:
     """One invoice line per the price list once the job has no failed file and imported something new."""
     if job.invoice_lines:
@@ -691,7 +751,7 @@ def _load_receipt_writer() -> None:
     import mediastation.documents.import_receipt  # noqa: F401
 
 
-def _receipt(env: ImportEnvironment, job: ImportJobRow, document: dict[str, Any], language: str,
+def _receipt(env: ImportEnvironment, job: ImportJob, document: dict[str, Any], language: str,
              warnings: list[str]) -> str | None:
     from mediastation.documents.import_receipt import write_import_receipt
 
