@@ -108,7 +108,7 @@ def test_a_returned_shipment_reopens_its_request(home: Path, home_db: Database) 
     added = add_request(home_db, (EXAMPLES / "requests/release_cd.json").read_bytes(), ReleasePolicy(),
                         actor="desk", station="test")
     sid = create_shipment(home_db, request_id=added.request_id, recipient=ADDRESS,
-                          contents=ShipmentContents(("M1",)), actor="export")
+                          contents=ShipmentContents(("M1",)), actor="export", on=date(2026, 11, 26))
     release = record_release(home_db, added.request_id, actor="radiographer", station="test", shipment_id=sid)
     post(home_db, sid, on=date(2026, 11, 27), tracking="JJFI65432100000012345", actor="postroom")
     back = run_json("shipments", "returned", sid, "--date", "2026-12-07", "--note", "no such recipient", home=home)

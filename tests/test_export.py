@@ -192,8 +192,8 @@ def test_export_is_billed_once_and_a_returned_medium_is_sent_again(home: Path, a
     export_lines = [line for line in lines if line["reference"] == request_id]
     assert export_lines and all(Decimal(line["gross"]) > 0 for line in export_lines)
     shipment = first["shipment_id"]
-    run_json("shipments", "post", shipment, "--tracking", "RR123456785FI", "--date", "2026-11-27", home=home)
-    run_json("shipments", "returned", shipment, "--date", "2026-12-10", home=home)
+    run_json("shipments", "post", shipment, "--tracking", "RR123456785FI", home=home)  # posted and returned today:
+    run_json("shipments", "returned", shipment, home=home)                            # not before the export
     second = run_json("export", request_id, "--to", str(tmp_path / "out2"), home=home, timeout=600)
     assert second["job_id"] != first["job_id"] and second["shipment_id"] != shipment
     assert second["media"][0]["fileset_id"] != first["media"][0]["fileset_id"]

@@ -84,9 +84,10 @@ def test_a_wrong_tracking_code_changes_nothing(database: Database) -> None:
 
 def test_overdue_shipments_are_those_on_their_way_past_the_due_date(database: Database) -> None:
     ids = [flows.create_shipment(database, request_id=f"R-{n}", recipient=ADDRESS,
-                                 contents=ShipmentContents((f"M{n}",)), actor="export") for n in range(4)]
-    for sid in ids[:3]:
-        flows.post(database, sid, on=date(2026, 12, 18), tracking=TRACKING, actor="postroom")
+                                 contents=ShipmentContents((f"M{n}",)), actor="export", on=date(2026, 12, 17))
+           for n in range(4)]
+    for sid, tracking in zip(ids[:3], (TRACKING, "RR123456799FI", "JJFI65432100000012345")):
+        flows.post(database, sid, on=date(2026, 12, 18), tracking=tracking, actor="postroom")
     flows.delivered(database, ids[1], on=date(2026, 12, 28), actor="desk")
     flows.lost(database, ids[2], on=date(2026, 12, 28), actor="desk")
     assert flows.list_shipments(database, overdue_on=date(2026, 12, 25)) == []
@@ -96,7 +97,8 @@ def test_overdue_shipments_are_those_on_their_way_past_the_due_date(database: Da
 def test_a_return_reopens_the_request_and_notes_it_in_the_disclosure_log(database: Database) -> None:
     request_id = released_request(database)
     sid = flows.create_shipment(database, request_id=request_id, recipient=ADDRESS,
-                                contents=ShipmentContents(("M1",), ("HUS223344", "HUS223390")), actor="export")
+                                contents=ShipmentContents(("M1",), ("HUS223344", "HUS223390")), actor="export",
+                                on=date(2026, 11, 26))
     release = record_release(database, request_id, actor="radiographer", station="test station", shipment_id=sid,
                              medium_id="M1")
     assert RequestRepository(database).get(request_id).state == "released"
@@ -124,7 +126,27 @@ def test_a_return_without_a_logged_release_still_reopens_the_request(database: D
     request_id = released_request(database)
     RequestRepository(database).set_state(request_id, "released")
     sid = flows.create_shipment(database, request_id=request_id, recipient=ADDRESS,
-                                contents=ShipmentContents(("M1",)), actor="export")
+                                contents=ShipmentContents(("M1",)), actor="export", on=date(2026, 11, 26))
     flows.post(database, sid, on=date(2026, 11, 27), tracking=TRACKING, actor="postroom")
     back = flows.returned(database, sid, on=date(2026, 12, 4), actor="postroom", station="s")
     assert back.disclosure_seq is None and RequestRepository(database).get(request_id).state == "open"
+
+
+def test_a_posting_before_the_shipment_existed_is_refused(database: Database) -> None:
+    """A posting dated before the export made the media would make the shipment overdue at once."""
+    sid = flows.create_shipment(database, request_id="R-1", recipient=ADDRESS, contents=ShipmentContents(("M1",)),
+                                actor="export", on=date(2026, 12, 1))
+    with pytest.raises(flows.ShipmentRefused, match="before the shipment was prepared on 2026-12-01"):
+        flows.post(database, sid, on=date(2026, 11, 1), tracking=TRACKING, actor="postroom")
+    assert flows.get_shipment(database, sid).state == "prepared"
+    assert flows.post(database, sid, on=date(2026, 12, 1), tracking=TRACKING, actor="postroom").changed
+
+
+def test_one_tracking_code_tracks_one_shipment(database: Database) -> None:
+    first, second = (flows.create_shipment(database, request_id="R-1", recipient=ADDRESS,
+                                           contents=ShipmentContents((medium,)), actor="export", on=date(2026, 12, 1))
+                     for medium in ("M1", "M2"))
+    flows.post(database, first, on=date(2026, 12, 2), tracking=TRACKING, actor="postroom")
+    with pytest.raises(flows.ShipmentRefused, match=f"{TRACKING} is already on shipment {first}"):
+        flows.post(database, second, on=date(2026, 12, 2), tracking="rr 123456785 fi", actor="postroom")
+    assert flows.get_shipment(database, second).state == "prepared"

@@ -171,10 +171,15 @@ def is_overdue(state: str, due_on: date | None, on: date) -> bool:
     return state == "posted" and due_on is not None and due_on < on
 
 
-def check_event_date(target: str, posted_on: date | None, on: date) -> None:
-    """An arrival, return or loss cannot be dated before the posting it follows."""
+def check_event_date(target: str, posted_on: date | None, on: date, prepared_on: date | None = None) -> None:
+    """R16: an arrival, return or loss cannot be dated before the posting it follows, nor a posting
+    before the shipment was prepared (the day its export made the media): a posting dated earlier
+    would make the shipment due, even overdue, before the envelope existed."""
     if target in ("delivered", "returned", "lost") and posted_on is not None and on < posted_on:
         raise InvalidShipment(f"{target} on {on.isoformat()} is before the posting on {posted_on.isoformat()}")
+    if target == "posted" and prepared_on is not None and on < prepared_on:
+        raise InvalidShipment(f"posted on {on.isoformat()} is before the shipment was prepared on "
+                              f"{prepared_on.isoformat()} (when its media were made): check --date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +214,11 @@ class Shipment:
 
     def overdue(self, on: date) -> bool:
         return is_overdue(self.state, self.due_on, on)
+
+    @property
+    def prepared_on(self) -> date | None:
+        """The day the shipment was prepared (its first event), when its history is known."""
+        return next((event.on for event in self.events if event.to_state == "prepared"), None)
 
     def to_json(self, on: date | None = None) -> dict[str, Any]:
         """interfaces.md "Shipments and billing output"; `overdue` judged on `on` when given."""

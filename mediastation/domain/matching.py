@@ -12,7 +12,13 @@ Comparison rules, chosen to refuse real differences and nothing else:
 - time: equal to the minute; the request gives minutes, DICOM times may carry seconds and fractions
   (`093012.5` is 09:30). A DICOM time without minutes (`09`) cannot be shown to match;
 - Patient ID: equal after trimming, upper case (a HETU's letters are upper case; the century sign
-  is never normalised away: two people may differ only in it).
+  is never normalised away: two people may differ only in it);
+- patient name (R10.1): the request's name must be the archive's Patient's Name, so that the letter
+  and the label (which print the request's) name the person whose images are on the disc. Compared
+  without case and accents (`MAKELA^aino` = `Mäkelä^Aino`: archives and typists drop them) and
+  with the given names in any order (`Aino Maria` = `Maria Aino`); the family name must be the
+  family name when both give one (DICOM PN `Family^Given^Middle^Prefix^Suffix`); a plain-text name
+  (`Aino Mäkelä`) is compared as its set of words. Prefixes and suffixes (titles) are ignored.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from typing import Literal
 
 from mediastation.domain.request import Study
 
-MismatchField = Literal["study_count", "study_description", "study_date", "study_time", "patient_id"]
+MismatchField = Literal["study_count", "study_description", "study_date", "study_time", "patient_id",
+                        "patient_name"]
 
 _LABELS: dict[str, str] = {
     "study_count": "number of studies with this accession number",
@@ -34,6 +41,7 @@ _LABELS: dict[str, str] = {
     "study_date": "study date",
     "study_time": "study time",
     "patient_id": "Patient ID (HETU)",
+    "patient_name": "patient name",
 }
 
 
@@ -73,33 +81,39 @@ class StudyMismatch:
                 f"archive has {self.found!r}")
 
 
-def compare(requested: Sequence[Study], found: Iterable[StudyFound], hetu: str) -> list[StudyMismatch]:
-    """Every mismatch between the requested studies and what the archive found (R10.6, R13).
+def compare(requested: Sequence[Study], found: Iterable[StudyFound], hetu: str,
+            patient_name: str | None = None) -> list[StudyMismatch]:
+    """Every mismatch between the requested studies and what the archive found (R10.1, R10.6, R13).
 
     `found` holds the archive's answers for the requested accession numbers (in any order; studies
-    under other accession numbers are ignored). An empty list means every study is the one asked for.
+    under other accession numbers are ignored). `patient_name` is the request's patient name; an
+    export always gives it (None only where a caller has no name, e.g. a lookup by HETU alone).
+    An empty list means every study is the one asked for.
     """
     by_accession: dict[str, list[StudyFound]] = {}
     for study in found:
         by_accession.setdefault(study.accession_number.strip(), []).append(study)
     mismatches: list[StudyMismatch] = []
     for study in requested:
-        for mismatch in _compare_one(study, by_accession.get(study.accession_number.strip(), []), hetu):
+        for mismatch in _compare_one(study, by_accession.get(study.accession_number.strip(), []), hetu,
+                                     patient_name):
             if mismatch not in mismatches:  # a study requested twice is reported once
                 mismatches.append(mismatch)
     return mismatches
 
 
-def _compare_one(requested: Study, found: list[StudyFound], hetu: str) -> list[StudyMismatch]:
+def _compare_one(requested: Study, found: list[StudyFound], hetu: str, name: str | None) -> list[StudyMismatch]:
     accession = requested.accession_number.strip()
     if len(found) != 1:
         count = [StudyMismatch(accession, "study_count", "1", str(len(found)))]
         # With several candidates, still say how each differs: the operator sees which one is meant.
-        return count + [m for study in found for m in _compare_fields(requested, study, hetu, study.study_instance_uid)]
-    return _compare_fields(requested, found[0], hetu, "")
+        return count + [m for study in found
+                        for m in _compare_fields(requested, study, hetu, name, study.study_instance_uid)]
+    return _compare_fields(requested, found[0], hetu, name, "")
 
 
-def _compare_fields(requested: Study, found: StudyFound, hetu: str, which: str) -> list[StudyMismatch]:
+def _compare_fields(requested: Study, found: StudyFound, hetu: str, name: str | None,
+                    which: str) -> list[StudyMismatch]:
     accession = requested.accession_number.strip()
     out: list[StudyMismatch] = []
 
@@ -118,7 +132,38 @@ def _compare_fields(requested: Study, found: StudyFound, hetu: str, which: str) 
         differs("study_time", wanted_time, got_time or found.study_time.strip())
     if normalise_patient_id(hetu) != normalise_patient_id(found.patient_id) or not hetu.strip():
         differs("patient_id", hetu.strip(), found.patient_id.strip())
+    if name is not None and not same_person_name(name, found.patient_name):
+        differs("patient_name", name.strip(), found.patient_name.strip())
     return out
+
+
+def same_person_name(requested: str, archived: str) -> bool:
+    """R10.1: is the request's patient name the archive's Patient's Name? (rules: module docstring)
+
+    Blank on either side never matches: a name that cannot be compared cannot be shown to agree."""
+    wanted, have = _name_parts(requested), _name_parts(archived)
+    if not wanted[1] or not have[1]:
+        return False
+    if wanted[0] is not None and have[0] is not None:
+        return wanted[0] == have[0] and wanted[1] == have[1]
+    return sorted(wanted[1]) == sorted(have[1])
+
+
+def _name_parts(name: str) -> tuple[str | None, tuple[str, ...]]:
+    """(the family name or None for plain text, every name word sorted), each word without case
+    or accents. Only the first PN component group counts (`=` starts the ideographic ones)."""
+    text = name.split("=", 1)[0]
+    if "^" in text:
+        components = (text.split("^") + [""] * 5)[:5]
+        family = _fold(components[0])
+        return family, tuple(sorted((family + " " + _fold(" ".join(components[1:3]))).split()))
+    return None, tuple(sorted(_fold(text).split()))
+
+
+def _fold(text: str) -> str:
+    """Case-folded, accents dropped (NFKD without combining marks), whitespace collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
 
 
 def normalise_description(text: str) -> str:

@@ -2,8 +2,9 @@
 
 Pure (no I/O). The order follows what HUS's instruction refuses first:
 1. refused: every missing R10 item, an invalid HETU, a prohibition not ruled out (R7, R11), an
-   unknown register or legal basis, a channel that cannot reach the destination; all collected so
-   one reply to the requester fixes everything (R10);
+   unknown register or legal basis, a channel that cannot reach the destination, dates that cannot
+   be (a birth, a study or the receipt after the moment they are judged on), an accession number
+   the archive cannot hold; all collected so one reply to the requester fixes everything (R10);
 2. route: only the report wanted (R12), or studies in a register served elsewhere (R3, R9);
 3. no_release_needed: an Uusimaa party treating the patient (R2);
 4. needs_consent: no consent and no exception of R8;
@@ -14,7 +15,7 @@ Pure (no I/O). The order follows what HUS's instruction refuses first:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from mediastation.domain.calendar import (
@@ -33,6 +34,11 @@ from mediastation.domain.request import ReleaseRequest
 DecisionCode = Literal["release", "no_release_needed", "route", "needs_consent", "refused"]
 MEDIA_CHANNELS = ("cd", "dvd", "usb")
 UNBILLED_CHANNELS = ("register_copy", "electronic")  # R17
+# A request stamped a little ahead of the station's clock is the mail server's clock, not a mistake.
+CLOCK_TOLERANCE = timedelta(minutes=5)
+# The Accession Number is DICOM VR SH (PS3.5 6.2): at most 16 characters, no backslash or control
+# characters. Longer text cannot be an accession number of the archive, so the study cannot match.
+ACCESSION_MAX = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,20 +101,23 @@ class Decision:
 
 
 def decide(request: ReleaseRequest, policy: ReleasePolicy, *, received_at: datetime | None = None,
-           study_bytes: int | None = None) -> Decision:
+           study_bytes: int | None = None, now: datetime | None = None) -> Decision:
     """Decide a release request (R2-R19); see the module docstring for the order of the rules.
 
     `received_at` defaults to the request's own; a naive time is Helsinki time. One of them must be
     given: office hours (R9) and delivery dates (R15, R16) depend on it. `study_bytes`, when known,
-    chooses DVD over CD for studies that do not fit on a CD.
+    chooses DVD over CD for studies that do not fit on a CD. `now` is the moment the decision is
+    made (the station passes its clock): a receipt after it is refused, and delivery is promised
+    from the later of the two (a request decided days after it came cannot be posted in the past).
     """
     moment = _receipt(request, received_at)
+    now = _aware(now) if now is not None else None
     on_call = not is_office_hours(moment)
 
     def answer(code: DecisionCode, reasons: list[Reason]) -> Decision:
         return Decision(code, None, False, on_call, None, tuple(reasons))
 
-    refusals = refusal_reasons(request, policy)
+    refusals = refusal_reasons(request, policy, received=moment, now=now)
     if refusals:
         return answer("refused", refusals)
     routes = route_reasons(request, policy)
@@ -119,15 +128,20 @@ def decide(request: ReleaseRequest, policy: ReleasePolicy, *, received_at: datet
     consent = consent_reason(request, policy)
     if consent is not None:
         return answer("needs_consent", [consent])
-    return _release(request, policy, moment, on_call, study_bytes)
+    return _release(request, policy, max(moment, now) if now is not None else moment, on_call, study_bytes)
 
 
 def _receipt(request: ReleaseRequest, received_at: datetime | None) -> datetime:
     moment = received_at if received_at is not None else request.received_at
     if moment is None:
         raise ValueError("the request has no received_at: pass received_at (the moment it reached customer service)")
+    return _aware(moment)
+
+
+def _aware(moment: datetime) -> datetime:
+    """A naive moment is Helsinki wall-clock time (R9)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
-        moment = moment.replace(tzinfo=HELSINKI)
+        return moment.replace(tzinfo=HELSINKI)
     return moment
 
 
@@ -150,11 +164,15 @@ STUDY_ITEMS = (
 )
 
 
-def refusal_reasons(request: ReleaseRequest, policy: ReleasePolicy) -> list[Reason]:
-    """Every reason to refuse the request, all at once (R7, R10, R11) plus unknown codes and channels."""
+def refusal_reasons(request: ReleaseRequest, policy: ReleasePolicy, *, received: datetime | None = None,
+                    now: datetime | None = None) -> list[Reason]:
+    """Every reason to refuse the request, all at once (R7, R10, R11) plus unknown codes and channels;
+    with `received` (and `now`) also the dates that cannot be (`date_reasons`)."""
     return [
         *missing_items(request),
         *_hetu_reasons(request),
+        *(date_reasons(request, received, now) if received is not None else []),
+        *accession_reasons(request),
         *_prohibition_reasons(request),
         *_unknown_code_reasons(request, policy),
         *_channel_reasons(request, policy),
@@ -211,6 +229,55 @@ def _hetu_reasons(request: ReleaseRequest) -> list[Reason]:
         return [Reason("invalid_hetu", "R10", f"The personal identity code is not valid: {error}. "
                        "Check it against the patient's records and send the request again.", field="patient.hetu")]
     return []
+
+
+def date_reasons(request: ReleaseRequest, received: datetime, now: datetime | None = None) -> list[Reason]:
+    """R9, R10: a request cannot arrive after the moment it is decided (`now`, with a few minutes for
+    clocks that differ), nor ask for a person born, or a study made, after it arrived: each is a
+    typo that would otherwise stand in the letter and the disclosure log."""
+    reasons = []
+    received = _aware(received)
+    if now is not None and received > _aware(now) + CLOCK_TOLERANCE:
+        reasons.append(Reason("received_in_future", "R9", f"The request says it was received at "
+                              f"{_local(received)}, which is later than now ({_local(_aware(now))}): give the "
+                              "moment it reached customer service.", field="received_at"))
+    day = helsinki_date(received)
+    try:
+        born = Hetu(request.patient.hetu).birth_date
+    except InvalidHetu:
+        born = None  # `_hetu_reasons` says why
+    if born is not None and born > day:
+        reasons.append(Reason("invalid_hetu", "R10", f"The personal identity code gives the birth date "
+                              f"{born:%d.%m.%Y}, after the request was received ({day:%d.%m.%Y}): check the code "
+                              "(its century sign) against the patient's records.", field="patient.hetu"))
+    local = received.astimezone(HELSINKI).replace(tzinfo=None)
+    for index, study in enumerate(request.studies):
+        if study.study_datetime is not None and study.study_datetime > local:
+            reasons.append(Reason("study_after_request", "R10", f"Study {index + 1} ({study.accession_number}) is "
+                                  f"dated {study.study_datetime:%d.%m.%Y %H:%M}, after the request was received "
+                                  f"({local:%d.%m.%Y %H:%M}): check its date and time.",
+                                  field=f"studies[{index}].study_datetime"))
+    return reasons
+
+
+def accession_reasons(request: ReleaseRequest) -> list[Reason]:
+    """R10.6: an accession number is one the archive can hold (DICOM SH: `ACCESSION_MAX`)."""
+    reasons = []
+    for index, study in enumerate(request.studies):
+        number = study.accession_number
+        if len(number) > ACCESSION_MAX:
+            problem = f"has {len(number)} characters; an accession number has at most {ACCESSION_MAX}"
+        elif any(ch == "\\" or ord(ch) < 32 or ord(ch) == 127 for ch in number):
+            problem = "contains a backslash or a control character"
+        else:
+            continue
+        reasons.append(Reason("invalid_accession_number", "R10", f"Study {index + 1}'s accession number {problem}: "
+                              "copy it from the archive (AC-numero).", field=f"studies[{index}].accession_number"))
+    return reasons
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(HELSINKI).strftime("%d.%m.%Y %H:%M")
 
 
 def _prohibition_reasons(request: ReleaseRequest) -> list[Reason]:

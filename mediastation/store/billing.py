@@ -156,6 +156,12 @@ class ShipmentRepository:
             row = session.get(ShipmentRow, shipment_id.strip().upper())
             return _shipment(session, row) if row is not None else None
 
+    def with_tracking(self, tracking: str) -> list[Shipment]:
+        """The shipments that carry this tracking code (one, or none, when all is well)."""
+        with self.database.session() as session:
+            rows = session.scalars(select(ShipmentRow).where(ShipmentRow.tracking == tracking)).all()
+            return [_shipment(session, row) for row in rows]
+
     def list(self, *, state: str | None = None, request_id: str | None = None) -> list[Shipment]:
         query = select(ShipmentRow).order_by(ShipmentRow.created_at, ShipmentRow.shipment_id)
         if state:

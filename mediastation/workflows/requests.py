@@ -64,8 +64,9 @@ def check_request(text: bytes | str, policy: ReleasePolicy, *, now: datetime | N
             f"the request file is not valid: {exc}",
             details={"problems": [{"path": p.path, "message": p.message} for p in exc.problems]},
         ) from None
-    received = request.received_at or now or datetime.now(timezone.utc)
-    return CheckedRequest(request, decide(request, policy, received_at=received))
+    moment = now or datetime.now(timezone.utc)
+    received = request.received_at or moment
+    return CheckedRequest(request, decide(request, policy, received_at=received, now=moment))
 
 
 def add_request(database: Database, text: bytes | str, policy: ReleasePolicy, *, actor: str,

@@ -93,6 +93,13 @@ def post(database: Database, shipment_id: str, *, on: date, tracking: str, actor
     current = get_shipment(database, shipment_id)
     if current.state == "posted" and current.tracking == code.value:
         return Change(current, False)
+    others = [s.shipment_id for s in ShipmentRepository(database).with_tracking(code.value)
+              if s.shipment_id != current.shipment_id]
+    if others:
+        raise ShipmentRefused(f"tracking code {code.value} is already on shipment {', '.join(others)}: one code "
+                              "tracks one envelope; copy the code from this envelope's posting receipt",
+                              details={"shipment_id": current.shipment_id, "tracking": code.value,
+                                       "other_shipments": others})
 
     def decide(shipment: Shipment) -> dict[str, Any]:
         _check(shipment, "posted", on)
@@ -146,7 +153,7 @@ def _simple(database: Database, shipment_id: str, target: str, *, on: date, acto
 def _check(shipment: Shipment, target: str, on: date) -> None:
     try:
         transition(shipment.state, target)
-        check_event_date(target, shipment.posted_on, on)
+        check_event_date(target, shipment.posted_on, on, shipment.prepared_on)
     except (IllegalTransition, InvalidShipment) as exc:
         raise ShipmentRefused(f"shipment {shipment.shipment_id}: {exc}",
                               details={"shipment_id": shipment.shipment_id, "state": shipment.state}) from None

@@ -136,6 +136,21 @@ def test_arrival_cannot_precede_posting() -> None:
     check_event_date("delivered", date(2026, 12, 1), date(2026, 12, 1))
 
 
+@pytest.mark.parametrize("prepared, posted, allowed", [
+    (date(2026, 12, 1), date(2026, 11, 30), False),   # posted before the export made the media
+    (date(2026, 12, 1), date(2026, 12, 1), True),     # posted the day it was made
+    (date(2026, 12, 1), date(2026, 12, 4), True),
+    (None, date(2026, 11, 30), True),                  # history unknown: nothing to judge by
+])
+def test_posting_cannot_precede_the_shipment(prepared: date | None, posted: date, allowed: bool) -> None:
+    """R16: a posting dated before its shipment existed would make it due (even overdue) too early."""
+    if allowed:
+        check_event_date("posted", None, posted, prepared)
+    else:
+        with pytest.raises(InvalidShipment, match="before the shipment was prepared"):
+            check_event_date("posted", None, posted, prepared)
+
+
 def test_recipient_and_contents_are_valid_on_construction() -> None:
     with pytest.raises(InvalidShipment, match="street, postal_code"):
         Recipient.from_mapping({"name": "Terveystalo", "city": "Helsinki"})

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from mediastation.domain.matching import (
-    StudyFound, StudyMismatch, compare, dicom_date, dicom_time_to_minute, normalise_description,
+    StudyFound, StudyMismatch, compare, dicom_date, dicom_time_to_minute, normalise_description, same_person_name,
 )
 from mediastation.domain.request import Study
 
@@ -34,7 +34,7 @@ def fields(mismatches: list[StudyMismatch]) -> list[tuple[str, str, str]]:
     {"study_date": "2026.11.20"},
     {"patient_id": " 010594y9032 "},
     {"accession_number": " HUS123456 "},
-    {"modalities": ("CT", "SR"), "instances": None, "patient_name": "Anyone^Else"},  # not compared
+    {"modalities": ("CT", "SR"), "instances": None},  # not compared
 ])
 def test_the_same_study_matches(change: dict) -> None:
     assert compare([REQUESTED], [replace(FOUND, **change)], HETU) == []
@@ -122,3 +122,47 @@ def test_description_normalisation_keeps_letters_apart() -> None:
     assert normalise_description("Thorax") == normalise_description("THORAX")
     assert normalise_description("Pää") == normalise_description("PA\u0308A\u0308")  # composed or not
     assert normalise_description("Pää") != normalise_description("Paa")
+
+
+# -- the patient's name (R10.1) ----------------------------------------------------------------------
+
+NAME = "Mäkelä^Aino"
+
+
+@pytest.mark.parametrize("requested, archived", [
+    ("Mäkelä^Aino", "Mäkelä^Aino"),
+    ("MÄKELÄ^AINO", "Mäkelä^Aino"),                  # case
+    ("Makela^Aino", "Mäkelä^Aino"),                  # accents dropped by a typist or an old archive
+    ("Mäkelä^Aino", "MAKELA^AINO"),
+    ("Mäkelä^Aino Maria", "Mäkelä^Maria Aino"),      # order of given names
+    ("Mäkelä^Aino^Maria", "Mäkelä^Maria Aino"),      # middle name component = another given name
+    ("Mäkelä^Aino", "Mäkelä^Aino^^Dr^"),             # prefix and suffix (titles) ignored
+    ("Aino Mäkelä", "Mäkelä^Aino"),                  # plain text: the same words
+    ("  Mäkelä ^ Aino ", "Mäkelä^Aino"),             # spacing
+    ("Mäkelä^Aino", "Mäkelä^Aino=マケラ^アイノ"),       # ideographic groups ignored
+    ("von Wright^Georg", "Georg von Wright"),
+])
+def test_the_same_name_matches(requested: str, archived: str) -> None:
+    assert same_person_name(requested, archived)
+    assert compare([REQUESTED], [replace(FOUND, patient_name=archived)], HETU, requested) == []
+
+
+@pytest.mark.parametrize("requested, archived", [
+    ("<script>alert(1)</script>^Aino", "Mäkelä^Aino"),  # the request's name is not the archive's
+    ("Mäkelä^Aino", "Mäkelä^Anna"),
+    ("Mäkelä^Aino", "Aino^Mäkelä"),                   # family and given name swapped in PN
+    ("Mäkelä^Aino", "Mäkelä^Aino Maria"),             # a given name more
+    ("Mäkelä^Aino", "Mäkelä-Virtanen^Aino"),
+    ("Mäkelä^Aino", ""),                               # blank never matches
+    ("", "Mäkelä^Aino"),
+    ("Mäkelä^Aino", "Mäkelä^Aino\\Virtanen^Ville"),  # two patients in one study (folder archive)
+])
+def test_a_different_name_is_listed(requested: str, archived: str) -> None:
+    assert not same_person_name(requested, archived)
+    mismatches = compare([REQUESTED], [replace(FOUND, patient_name=archived)], HETU, requested)
+    assert fields(mismatches) == [("patient_name", requested.strip(), archived.strip())]
+    assert "patient name" in str(mismatches[0]) and repr(archived.strip()) in str(mismatches[0])
+
+
+def test_without_a_name_only_the_study_is_compared() -> None:
+    assert compare([REQUESTED], [replace(FOUND, patient_name="Anyone^Else")], HETU) == []

@@ -484,3 +484,51 @@ def test_policy_accepts_lists_from_configuration() -> None:
     policy = ReleasePolicy(uusimaa_parties=["Helsinki"], registers=list(POLICY.registers))  # type: ignore[arg-type]
     assert policy.uusimaa_parties == ("Helsinki",) and not policy.is_uusimaa_party("Vantaa-Kerava")
     hash(policy)
+
+
+# --- dates that cannot be, and accession numbers the archive cannot hold (R9, R10) ---------------
+
+DECIDED = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)  # two hours after THURSDAY_MORNING
+
+
+@pytest.mark.parametrize("change, code, field", [
+    ({"patient.hetu": "010599A903B"}, "invalid_hetu", "patient.hetu"),          # born 1.5.2099
+    ({"received_at": "2026-11-27T09:00:00+02:00"}, "received_in_future", "received_at"),
+    ({"studies.0.study_datetime": "2026-11-26T10:00:00"}, "study_after_request", "studies[0].study_datetime"),
+    ({"studies.0.accession_number": "A" * 5000}, "invalid_accession_number", "studies[0].accession_number"),
+    ({"studies.0.accession_number": "A" * 17}, "invalid_accession_number", "studies[0].accession_number"),
+    ({"studies.0.accession_number": "HUS1\\2"}, "invalid_accession_number", "studies[0].accession_number"),
+])
+def test_impossible_dates_and_accession_numbers_are_refused(change: dict[str, Any], code: str, field: str) -> None:
+    decision = run(change, now=DECIDED)
+    assert decision.decision == "refused"
+    (reason,) = [r for r in decision.reasons if r.field == field]
+    assert reason.code == code and reason.rule in ("R9", "R10")
+    assert len(reason.message) < 300  # the message names the problem, not the 5,000 characters
+
+
+@pytest.mark.parametrize("change", [
+    {"received_at": "2026-11-26T12:04:00+02:00"},          # 4 minutes ahead of the clock: the mail server's
+    {"studies.0.study_datetime": "2026-11-26T09:12:00"},   # a study made the minute the request came
+    {"patient.hetu": "261126A903F"},                        # born on the day the request came
+    {"studies.0.accession_number": "A" * 16},
+])
+def test_possible_dates_and_accession_numbers_pass(change: dict[str, Any]) -> None:
+    assert run(change, now=DECIDED).decision == "release"
+
+
+def test_a_birth_date_after_the_request_is_refused_without_a_clock_too() -> None:
+    """The birth date is judged against the request's own receipt: no `now` needed."""
+    assert run({"patient.hetu": "010599A903B"}).codes == ("invalid_hetu",)
+
+
+@pytest.mark.parametrize("now, earliest", [
+    (datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc), date(2026, 12, 3)),   # decided the day it came
+    (datetime(2026, 12, 5, 20, 0, tzinfo=timezone.utc), date(2026, 12, 14)),   # Saturday 5.12: Monday 7.12 + 7
+    (datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc), date(2026, 12, 9)),     # Wednesday, office hours
+])
+def test_earliest_delivery_counts_from_the_later_of_receipt_and_now(now: datetime, earliest: date) -> None:
+    """R16: a request decided days after it came is posted at the earliest on the day it is decided."""
+    decision = run({}, now=now)
+    assert decision.earliest_delivery == earliest and decision.on_call is False  # on-call is about the receipt
+    assert earliest.isoformat() in decision.reasons[-1].message

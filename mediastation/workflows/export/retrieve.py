@@ -22,7 +22,7 @@ def retrieve(job: ExportJob) -> Retrieved:
     settings = job.env.settings
     archive = open_archive(settings.archive, settings.station, job.env.home)
     found = [study for wanted in job.request.studies for study in archive.find_studies(wanted.accession_number)]
-    mismatches = compare(job.request.studies, found, job.request.patient.hetu)
+    mismatches = compare(job.request.studies, found, job.request.patient.hetu, job.request.patient.name)
     if mismatches:
         raise ExportRefused(
             "the archive's studies do not match the request; nothing was written:\n  "
