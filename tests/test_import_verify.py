@@ -1,4 +1,4 @@
-"""Series are looked up and committed while the store goes on (workflows/import_verify.py), against
+"""Series are looked up and committed while the store goes on (workflows/imports/verify.py), against
 a real Orthanc: a finished series is in the collected answers before `finish()` is called, what the
 archive lacks is simply absent, and the commitment covers every stored instance."""
 
@@ -13,7 +13,7 @@ from pydicom import dcmread
 
 from mediastation.pacs.commitment import CommitmentResult
 from mediastation.pacs.network import DicomNode
-from mediastation.workflows.import_verify import OverlappedVerifier, _merged
+from mediastation.workflows.imports.verify import OverlappedVerifier, merge_commitments
 from support.orthanc import OrthancServer, free_port, orthanc_binary
 from support.synthetic import make_study
 
@@ -84,9 +84,9 @@ def test_commitment_answers_merge_to_the_worst_state() -> None:
     env = Env(DicomNode("X", "127.0.0.1", 1), "Y", 2)
     one = CommitmentResult("committed", committed={"1"})
     two = CommitmentResult("partial", committed={"2"}, failed={"3": 0x0112}, note="one missing")
-    merged = _merged([one, two], env)
+    merged = merge_commitments([one, two], env)
     assert isinstance(merged, CommitmentResult)
     assert (merged.state, merged.committed, merged.failed, merged.note) == ("partial", {"1", "2"}, {"3": 0x0112},
                                                                             "one missing")
-    assert _merged([], env) == {"state": "nothing_to_commit"}
-    assert _merged([one], Env(env.node, "Y", 2, settings=Settings(storage_commitment=False)))["state"] == "off"
+    assert merge_commitments([], env) == {"state": "nothing_to_commit"}
+    assert merge_commitments([one], Env(env.node, "Y", 2, settings=Settings(storage_commitment=False)))["state"] == "off"

@@ -23,7 +23,7 @@ def import_() -> None:
 @pass_station
 def import_scan(station: Station, source: str) -> None:
     """Inventory of SOURCE (a folder, an ISO image, a device such as /dev/sr0, a zip/tar file)."""
-    from mediastation.workflows.importing import scan_medium
+    from mediastation.workflows.imports import scan_medium
 
     inventory = scan_medium(source, progress=Progress("scan"))
     station.emit(inventory.to_json(), _scan_text(inventory.to_json()))
@@ -52,7 +52,7 @@ def import_run(station: Station, source: str, maps: tuple[str, ...], names: tupl
                birth_dates: tuple[str, ...], reports: tuple[str, ...], accession: str | None, payer: str | None, operator: str | None,
                language: str | None, queue_only: bool) -> int:
     """Reconcile the mapped groups of SOURCE, coerce, store to the archive, verify and record."""
-    from mediastation.workflows.importing import ImportRequest, run_import
+    from mediastation.workflows.imports import ImportRequest, run_import
 
     request = ImportRequest(source=source, maps=maps, names=names, birth_dates=birth_dates, accession=accession,
                             payer=payer, operator=actor(operator),
@@ -87,11 +87,11 @@ def import_show(station: Station, job_id: str) -> None:
 def run_import_job(station: Station, job: Any, lease: Any) -> Any:
     """A worker's run of a queued import job (one whose station stopped): the same medium, mapped
     the same way, resumed where it stopped."""
-    from mediastation.jobs.runner import Finished
     from mediastation.jobs.model import JobState
-    from mediastation.workflows.importing import import_request, run_import
+    from mediastation.jobs.runner import Finished
+    from mediastation.workflows.imports import ImportRequest, run_import
 
-    request = import_request(job.params, station.settings.station.language)
+    request = ImportRequest.of_params(job.params, station.settings.station.language)
     outcome = run_import(request, environment(station), claimed=(job, lease))
     counts = outcome.document.get("counts", {})
     pending = counts.get("failed", 0) + counts.get("pending", 0)
@@ -118,7 +118,7 @@ def environment(station: Station) -> Any:
     """Where the import goes: the configured archive, the database, the receipts folder."""
     from mediastation.jobs.model import worker_id
     from mediastation.pacs.network import DicomNode
-    from mediastation.workflows.importing import ImportEnvironment
+    from mediastation.workflows.imports import ImportEnvironment
 
     settings = station.settings
     if settings.archive.kind != "dicom":

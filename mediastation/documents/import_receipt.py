@@ -83,7 +83,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 def write_import_receipt(path: Path, document: dict[str, Any], *, language: str, station: str,
                          when: datetime) -> Path:
-    """Write the receipt for an import result document (workflows.importing) to `path`, atomically."""
+    """Write the receipt for an import result document (workflows/imports/record.py) to `path`, atomically."""
     if language not in TEXTS:
         raise InputError(f"receipt language {language!r}: use one of {', '.join(TEXTS)}")
     register_fonts()

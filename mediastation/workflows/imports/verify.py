@@ -1,14 +1,17 @@
-"""Verification of an import while its store goes on (R-F1, R-F2; issue 7's speed target).
+"""Verify (R-F1): only what the archive lists under the local patient after the store counts as
+imported; and the storage commitment (R-F2) requested on the way, applied by `commit`.
 
-A series is looked up at IMAGE level as soon as every instance of it that was to be sent has an
-outcome, and what was stored of it joins the next storage-commitment request, while the other
-series are still being sent: at the end of the store only the last series remain to be checked.
-The archive's answers are only collected here; the caller compares and records them, so what counts
-as imported is decided exactly as after a store without overlap.
+The look-ups overlap the store (the store's speed target): a series is looked up at IMAGE level as
+soon as every instance of it that was to be sent has an outcome, and what was stored of it joins the
+next storage-commitment request, while the other series are still being sent: at the end of the
+store only the last series remain to be checked. `OverlappedVerifier` only collects the archive's
+answers; the `verify` stage compares and records them, so what counts as imported is decided
+exactly as after a store without overlap.
 
 Each batch of look-ups gets its own association (an archive closes idle ones, Orthanc after 30 s);
 commitment requests go one after another (each listens on the station's port for its report).
 """
+
 
 from __future__ import annotations
 
@@ -21,6 +24,10 @@ from typing import Any
 from mediastation.errors import PacsError
 from mediastation.pacs.commitment import CommitmentResult, request_commitment
 from mediastation.pacs.lookup import ArchivedInstance, ArchiveQuery
+from mediastation.store.imports import FileUpdate
+from mediastation.workflows.imports.precheck import compare_archived
+from mediastation.workflows.imports.reports import reason_for
+from mediastation.workflows.imports.types import ImportRun, Verified
 
 # instances per storage-commitment request made during the store: Orthanc stores more slowly while it
 # commits, and fewer, larger requests slowed it least (measured: every series at once, store +30 %)
@@ -77,7 +84,7 @@ class OverlappedVerifier:
         self.ready.put(None)
         self.thread.join()
         self._guarded(lambda: self._commit(final=True))
-        self.collected.commitment = _merged(self.commitments, self.env)
+        self.collected.commitment = merge_commitments(self.commitments, self.env)
         return self.collected
 
     # -- the worker thread ---------------------------------------------------------------------
@@ -131,7 +138,7 @@ class OverlappedVerifier:
                 timeout=self.env.settings.commitment_timeout, network_timeout=self.env.timeout))
 
 
-def _merged(results: Iterable[CommitmentResult | dict[str, Any]], env: Any) -> CommitmentResult | dict[str, Any]:
+def merge_commitments(results: Iterable[CommitmentResult | dict[str, Any]], env: Any) -> CommitmentResult | dict[str, Any]:
     """One outcome for the requests made: the worst state, every committed and failed instance."""
     results = list(results)
     if not env.settings.storage_commitment:
@@ -146,3 +153,44 @@ def _merged(results: Iterable[CommitmentResult | dict[str, Any]], env: Any) -> C
         merged.committed |= answer.committed
         merged.failed.update(answer.failed)
     return merged
+
+
+# -- the stage ------------------------------------------------------------------------------------
+def start_verifier(run: ImportRun) -> OverlappedVerifier:
+    """The look-ups of the instances the store is about to send, started before it sends."""
+    headers = {seq: run.inventory.files[seq].header for seq in run.todo}
+    return OverlappedVerifier(run.env, {seq: (h.study_instance_uid, h.series_instance_uid)
+                                        for seq, h in headers.items() if h},
+                              {seq: (h.sop_class_uid, h.sop_instance_uid) for seq, h in headers.items() if h})
+
+
+def verify(run: ImportRun) -> Verified:
+    """Compare what the archive listed with what was stored, and record it."""
+    collected = run.collected
+    assert collected is not None, "the store stage collects the archive's answers"
+    stored = run.stored
+    if collected.error is not None:  # the archive went away: what was sent stays to be found by the next pass
+        message = collected.error.message
+        run.repository.record(run.job_id, [FileUpdate(seq, "failed", f"not_verified: {message}", o.status,
+                                                      o.transfer_syntax, o.converted_from)
+                                           for seq, o in stored.items()])
+        run.verified = []
+        run.clock.lap("verify")
+        return Verified(failed=len(stored), error=message[:300])
+    updates, verified = [], []
+    for seq, outcome in stored.items():
+        item = run.inventory.files[seq]
+        assert item.header and item.patient_key
+        found = collected.archived.get(item.header.sop_instance_uid)
+        if found is not None and compare_archived(item, found, run.patients[item.patient_key].hetu) == "same":
+            reason = outcome.warning or ("converted from " + outcome.converted_from if outcome.converted_from else "")
+            updates.append(FileUpdate(seq, "imported", reason_for(item, reason), outcome.status,
+                                      outcome.transfer_syntax, outcome.converted_from))
+            verified.append(seq)
+        else:
+            updates.append(FileUpdate(seq, "failed", "not_in_archive_after_store", outcome.status,
+                                      outcome.transfer_syntax, outcome.converted_from))
+    run.repository.record(run.job_id, updates)
+    run.verified = verified
+    run.clock.lap("verify")
+    return Verified(verified=len(verified), failed=len(stored) - len(verified))
