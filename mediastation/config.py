@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from mediastation.errors import ConfigError
+from mediastation.errors import ConfigError, listing
 
 if TYPE_CHECKING:
     from mediastation.domain.policy import ReleasePolicy
@@ -56,8 +56,22 @@ class ArchiveSection(Section):
     timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
 
 
+# The databases the station runs on (README "Database"): anything else would pass the check and
+# then fail on every command with a missing driver.
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+
+
 class DatabaseSection(Section):
     url: str = "sqlite:///{home}/station.db"
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in DATABASE_SCHEMES or (scheme.startswith("sqlite") and not rest.startswith("/")):
+            raise ValueError("not a database the station runs on; use sqlite:///PATH (one station, the "
+                             "default) or postgresql+psycopg://USER@HOST/DB (stations sharing one database)")
+        return value
 
 
 class PricingSection(Section):
@@ -185,6 +199,24 @@ class BurnersSection(Section):
     usb_capacity_mb: Annotated[float, Field(gt=0)] = 32000  # planning size when no stick is measured
     devices: list[BurnerEntry] = []
 
+    @model_validator(mode="after")
+    def _default_exists(self) -> "BurnersSection":
+        """`default` names a device or a kind (a robot only with its device entry), and device names
+        are unique: found here, not at the first export."""
+        names = [entry.name for entry in self.devices]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"the device name {', '.join(repr(n) for n in twice)} is used more than once in "
+                             "[[burners.devices]]")
+        kinds = get_args(BurnerEntry.model_fields["kind"].annotation)
+        if self.default in names or self.default in {entry.kind for entry in self.devices}:
+            return self
+        if self.default in kinds and not self.default.startswith("robot"):
+            return self
+        allowed = ", ".join([*names, *(k for k in kinds if not k.startswith("robot"))])
+        raise ValueError(f"default = {self.default!r} is neither a [[burners.devices]] name nor a kind the "
+                         f"station has without one; use one of: {allowed}")
+
 
 class ReportsSection(Section):
     """[reports]: radiology reports on the media (issue 9). `folder`: where the RIS writes one
@@ -230,9 +262,9 @@ def expand_home(value: str, home: Path) -> str:
 
 
 def load_settings(path: Path) -> Settings:
-    """Read and validate station.toml; a missing file means the embedded defaults."""
-    if not path.exists():
-        return Settings()
+    """Read and validate station.toml (which must exist: `init` writes it)."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file; `mediastation init` writes one", details={"file": str(path)})
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -247,10 +279,7 @@ def parse_settings(data: dict[str, Any], *, source: str = "station.toml") -> Set
         return Settings.model_validate(data)
     except ValidationError as exc:
         problems = [_describe(err) for err in exc.errors()]
-        raise ConfigError(
-            f"{source}: " + "; ".join(problems),
-            details={"problems": problems, "file": source},
-        ) from None
+        raise ConfigError(listing(source, problems), details={"problems": problems, "file": source}) from None
 
 
 def _describe(err: Any) -> str:
@@ -262,7 +291,9 @@ def _describe(err: Any) -> str:
         return f"unknown key '{key}'; allowed in {where}: {allowed}"
     if err["type"] == "missing":
         return f"'{key}': required but missing"
-    return f"'{key}': {err['msg']} (got {err.get('input')!r})"
+    if err["type"] == "value_error" and isinstance(err.get("input"), dict):  # a table's own check
+        return f"[{key}]: {err['msg'].removeprefix('Value error, ')}"
+    return f"'{key}': {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
 
 
 def _allowed_keys(loc: list[str]) -> list[str]:
@@ -314,7 +345,7 @@ def _release_file(name: str, home: Path) -> ReleaseSection:
         return ReleaseSection.model_validate({k: v for k, v in data.items() if k != "file"})
     except ValidationError as exc:
         problems = [_describe(err) for err in exc.errors()]
-        raise ConfigError(f"{path}: " + "; ".join(problems), details={"problems": problems}) from None
+        raise ConfigError(listing(str(path), problems), details={"problems": problems}) from None
 
 
 DEFAULT_STATION_TOML = """\

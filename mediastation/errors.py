@@ -7,12 +7,22 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_OUTSIDE = 3
+
+
+def listing(head: str, problems: Iterable[object]) -> str:
+    """A message naming several problems: `head: problem` for one, otherwise the head and one
+    problem per line, so a terminal shows a list instead of one long line."""
+    items = [str(problem) for problem in problems]
+    if len(items) == 1:
+        return f"{head}: {items[0]}"
+    return head + ":" + "".join(f"\n  {item}" for item in items)
 
 
 class MediaStationError(Exception):

@@ -12,6 +12,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from mediastation.config import CONFIG_NAME, Settings, expand_home, load_settings, resolve_home
+from mediastation.errors import ConfigError
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the database stack costs half a second to import; commands load it on use
@@ -20,24 +21,45 @@ if TYPE_CHECKING:  # the database stack costs half a second to import; commands 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class NotAStationHome(ConfigError):
+    """A command that needs a station ran where none was set up: nothing is created in passing (an
+    empty station answering "no requests" would look like lost data)."""
+
+    code = "not_a_station_home"
+
+
 @dataclass
 class Station:
-    """The invocation's view of the station; settings and database are opened on first use."""
+    """The invocation's view of the station; settings and database are opened on first use.
+
+    Only `init` and `demo` set a home up; every other command that reads the settings or the
+    database refuses a folder that `init` never made (no station.toml, or a SQLite database that
+    does not exist) and a `--config` file that does not exist, instead of running on defaults."""
 
     home: Path
     config_file: Path
     json: bool = False
     verbose: bool = False
+    config_given: bool = False
     _database: "Database | None" = field(default=None, repr=False)
 
     @classmethod
     def from_options(cls, home: str | None, config: str | None, as_json: bool, verbose: bool) -> "Station":
         resolved = resolve_home(home)
         config_file = Path(config).expanduser().resolve() if config else resolved / CONFIG_NAME
-        return cls(home=resolved, config_file=config_file, json=as_json, verbose=verbose)
+        return cls(home=resolved, config_file=config_file, json=as_json, verbose=verbose, config_given=bool(config))
 
     @cached_property
     def settings(self) -> Settings:
+        if not self.config_file.is_file():
+            if self.config_given:
+                raise ConfigError(f"--config {self.config_file}: no such file; give the station.toml to use "
+                                  "(or leave --config out to use HOME/station.toml)",
+                                  details={"file": str(self.config_file)})
+            raise NotAStationHome(
+                f"not a station home: {self.home} has no {CONFIG_NAME}; run `mediastation init` to set one up "
+                "there, or point --home (MEDIASTATION_HOME) at the station's folder",
+                details={"home": str(self.home)})
         return load_settings(self.config_file)
 
     def path(self, value: str) -> Path:
@@ -48,12 +70,20 @@ class Station:
     def database_url(self) -> str:
         return expand_home(self.settings.database.url, self.home)
 
-    def database(self) -> "Database":
-        """The database at the newest schema (upgraded on first use in this run)."""
+    def database(self, *, create: bool = False) -> "Database":
+        """The database at the newest schema (upgraded on first use in this run). A SQLite file that
+        does not exist is refused unless `create` (`init` makes it)."""
         if self._database is None:
             from mediastation.store import open_database
 
-            self._database = open_database(self.database_url)
+            url = self.database_url
+            missing = sqlite_file(url)
+            if not create and missing is not None and not missing.exists():
+                raise NotAStationHome(
+                    f"not a station home: the database {missing} does not exist; run `mediastation init` "
+                    f"(--home {self.home}) to create it, or fix [database] url in {self.config_file}",
+                    details={"home": str(self.home), "database": str(missing)})
+            self._database = open_database(url)
         return self._database
 
     def close(self) -> None:
@@ -66,6 +96,15 @@ class Station:
             click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
         else:
             click.echo(text if text is not None else _as_text(document))
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (`sqlite:///PATH`); None for another database or an in-memory one."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] != "sqlite":
+        return None
+    path = rest[1:].split("?")[0] if rest.startswith("/") else ""
+    return Path(path) if path and path != ":memory:" else None
 
 
 def _as_text(document: dict[str, Any]) -> str:

@@ -49,7 +49,7 @@ def ensure_initialised(station: Station, *, archive_host: str | None = None, arc
 
     price_list = station.path(settings.pricing.price_list)
     price_list_created = install_example_price_list(price_list)
-    database = station.database()
+    database = station.database(create=True)
     return {
         "home": str(station.home),
         "config": str(station.config_file),

@@ -430,7 +430,9 @@ class PriceListInvalid(ValueError):
     def __init__(self, source: str, problems: list[PriceListProblem]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(str(p) for p in problems))
+        # one problem per line: a list is read at a terminal, not one long line
+        super().__init__(f"{source}: {problems[0]}" if len(problems) == 1
+                         else f"{source}:" + "".join(f"\n  {p}" for p in problems))
 
 
 TOP_KEYS = {"status", "title", "currency", "seller", "events", "versions"}

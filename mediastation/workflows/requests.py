@@ -17,7 +17,7 @@ from mediastation.domain.hetu import Hetu, InvalidHetu
 from mediastation.domain.policy import ReleasePolicy
 from mediastation.domain.release import Decision, decide
 from mediastation.domain.request import ReleaseRequest, RequestInvalid, parse_request
-from mediastation.errors import InputError, MediaStationError, NotFoundError
+from mediastation.errors import InputError, MediaStationError, NotFoundError, listing
 from mediastation.store.db import Database
 from mediastation.store.disclosures import DisclosureLog
 from mediastation.store.models import ReleaseRequestRow
@@ -61,7 +61,7 @@ def check_request(text: bytes | str, policy: ReleasePolicy, *, now: datetime | N
         request = parse_request(text)
     except RequestInvalid as exc:
         raise InvalidRequestFile(
-            f"the request file is not valid: {exc}",
+            listing("the request file is not valid", exc.problems),
             details={"problems": [{"path": p.path, "message": p.message} for p in exc.problems]},
         ) from None
     moment = now or datetime.now(timezone.utc)

@@ -13,6 +13,7 @@ from mediastation.dicom.coerce import Coercion
 from mediastation.dicom.inventory import Inventory
 from mediastation.domain.reconcile import LocalPatient, Mapping, MappingInvalid, local_patient, parse_mapping
 from mediastation.pacs.lookup import ArchiveQuery
+from mediastation.errors import listing
 from mediastation.workflows.imports.types import ImportEnvironment, ImportRefused, ImportRequest, refused
 
 
@@ -21,7 +22,7 @@ def mapping_of(request: ImportRequest, inventory: Inventory) -> Mapping:
         mapping = parse_mapping(request.maps, request.names, request.birth_dates,
                                 known_keys={g.key for g in inventory.patients}, accession=request.accession)
     except MappingInvalid as exc:
-        raise ImportRefused("the mapping is not valid: " + "; ".join(exc.problems),
+        raise ImportRefused(listing("the mapping is not valid", exc.problems),
                             details={"problems": exc.problems, "patients": [g.to_json() for g in inventory.patients]}
                             ) from None
     problems = []

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from mediastation.config import ImportSection
-from mediastation.errors import InputError
+from mediastation.errors import InputError, listing
 from mediastation.jobs.runner import StageContext
 from mediastation.reports.encapsulate import DEFAULT_UID_ROOT
 from mediastation.store.db import Database
@@ -50,7 +50,8 @@ class ImportRefused(InputError):
 
 def refused(problems: list[str]) -> ImportRefused:
     """Every problem found, named at once."""
-    return ImportRefused("; ".join(problems), details={"problems": problems})
+    message = problems[0] if len(problems) == 1 else listing("the import is refused", problems)
+    return ImportRefused(message, details={"problems": problems})
 
 
 class Model(BaseModel):
