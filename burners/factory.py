@@ -21,19 +21,29 @@ def open_burner(name_or_kind: str | None = None, section: Any = None, *, expand:
                 wipe_confirmed: bool = False) -> Burner:
     """The burner named (or the first of that kind) in [burners]; `directory` forces the folder
     burner (`export --to DIR`). `expand` resolves `{home}` in configured paths."""
-    if directory is not None:
-        return _folder(Path(directory), section, allow_overwrite)
+    if directory is not None:  # `--to DIR`: the caller made sure it exists; a vanished one is not re-made
+        return _folder(Path(directory), section, allow_overwrite, create=False)
+    entry, kind = burner_entry(name_or_kind, section)
+    if entry is not None:
+        return _from_entry(entry, section, expand, allow_overwrite, wipe_confirmed)
+    return _default_of_kind(kind, section, expand, allow_overwrite, wipe_confirmed)
+
+
+def burner_entry(name_or_kind: str | None, section: Any) -> tuple[Any, str]:
+    """(the [[burners.devices]] entry or None, its kind) of the burner named, or the first of that
+    kind, or [burners] default; ConfigError when there is none (checked before an export is queued)."""
     wanted = name_or_kind or (getattr(section, "default", None) or "folder")
     entries = list(getattr(section, "devices", None) or [])
     _check_unique(entries)
     entry = next((e for e in entries if e.name == wanted), None) or next((e for e in entries if e.kind == wanted), None)
     if entry is not None:
-        return _from_entry(entry, section, expand, allow_overwrite, wipe_confirmed)
-    if wanted not in BURNER_KINDS:
+        return entry, entry.kind
+    if wanted not in BURNER_KINDS or wanted.startswith("robot"):
         names = ", ".join(e.name for e in entries) or "none configured"
-        raise ConfigError(f"no burner named '{wanted}'; [burners] devices: {names}; kinds: {', '.join(BURNER_KINDS)}",
-                          details={"burner": wanted})
-    return _default_of_kind(wanted, section, expand, allow_overwrite, wipe_confirmed)
+        kinds = ", ".join(k for k in BURNER_KINDS if not k.startswith("robot"))
+        raise ConfigError(f"no burner named '{wanted}'; [burners] devices: {names}; kinds: {kinds} (a robot needs "
+                          "its [[burners.devices]] entry naming the hot folder its service watches)", details={"burner": wanted})
+    return None, wanted
 
 
 def capacities(section: Any) -> dict[str, int]:
@@ -54,10 +64,11 @@ def _overwrite(entry: Any, section: Any, override: bool | None) -> bool:
     return bool(getattr(section, "allow_overwrite", False))
 
 
-def _folder(directory: Path, section: Any, override: bool | None, name: str = "folder") -> Burner:
+def _folder(directory: Path, section: Any, override: bool | None, name: str = "folder", *,
+            create: bool = True) -> Burner:
     from burners.folder import FolderBurner
 
-    return FolderBurner(directory, name=name, allow_overwrite=_overwrite(None, section, override))
+    return FolderBurner(directory, name=name, allow_overwrite=_overwrite(None, section, override), create=create)
 
 
 def _from_entry(entry: Any, section: Any, expand: Callable[[str], str], override: bool | None,

@@ -7,6 +7,7 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,6 +64,44 @@ class OutsidePartyError(MediaStationError):
 
     code = "outside_failure"
     exit_status = EXIT_OUTSIDE
+
+
+class DiskError(OutsidePartyError):
+    """A file system failed the station (full, read-only, gone, broken): exit 3 with the path."""
+
+    code = "disk_failed"
+
+
+# What to do about a disk error, by errno: the operator can act on each without reading code.
+_DISK_ADVICE = {
+    errno.ENOSPC: "no space left on the device: free space there (or point the folder at a larger disk)",
+    errno.EDQUOT: "the disk quota is used up: free space there (or point the folder at another disk)",
+    errno.EROFS: "the file system is read-only: remount it writable or choose another folder",
+    errno.EACCES: "permission denied: give the station's user access to it or choose another folder",
+    errno.EPERM: "the operation is not permitted there: give the station's user access or choose another folder",
+    errno.ENOENT: "it is gone (unmounted or removed): mount or create it again",
+    errno.ENOTDIR: "a part of the path is not a folder: fix the path",
+    errno.EIO: "the disk reported an input/output error: check the disk (dmesg) before using it again",
+}
+
+
+def disk_error(exc: OSError, where: object = None, *, then: str = "then run the same command again") -> DiskError:
+    """A DiskError for an OSError: the path (the error's own file, else `where`: the folder the work
+    was in), what happened and what to do. The errno is looked for along the exception's causes: a
+    library may re-raise a write error under its own message (pydicom does, without the errno)."""
+    cause: BaseException | None = exc
+    found = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno is not None:
+            found = cause
+            break
+        cause = cause.__cause__ or cause.__context__
+    path = found.filename or exc.filename or where
+    advice = _DISK_ADVICE.get(found.errno or -1) or f"{found.strerror or exc}: check the disk"
+    place = f"{path}: " if path else ""
+    return DiskError(f"{place}{advice}; {then}",
+                     details={"path": str(path) if path else None, "errno": found.errno,
+                              "errno_name": errno.errorcode.get(found.errno or -1)})
 
 
 class PacsError(OutsidePartyError):

@@ -3,7 +3,11 @@ through the CLI as a subprocess (exit status, stdout's one JSON document, stderr
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -131,3 +135,218 @@ def test_commands_that_need_no_home_still_run_without_one(tmp_path: Path) -> Non
     empty.mkdir()
     assert run_json("import", "scan", str(empty), home=home)["files"] == []
     assert not home.exists()
+
+
+# -- the export: every refusal before the first byte, disk errors exit 3 ----------------------------
+
+FIRST_RELEASE = Path(__file__).resolve().parents[1] / "examples" / "first_release.json"
+
+
+@pytest.fixture(scope="module")
+def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home made by `init --samples` once per module; each test works on its own copy."""
+    return init_home(tmp_path_factory.mktemp("template"), "home", "--samples")
+
+
+@pytest.fixture
+def sample_home(sample_template: Path, tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    shutil.copytree(sample_template, home)
+    return home
+
+
+def add_request(home: Path, tmp_path: Path, **changes: object) -> str:
+    request = json.loads(FIRST_RELEASE.read_text(encoding="utf-8"))
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        node = request
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[int(last) if last.isdigit() else last] = value
+    file = tmp_path / f"request-{len(list(tmp_path.glob('request-*')))}.json"
+    file.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
+    doc = run_json("request", "add", str(file), home=home)
+    assert doc["decision"] == "release", doc
+    return doc["request_id"]
+
+
+def nothing_recorded(home: Path, out: Path | None = None) -> None:
+    """Nothing retrieved, written, logged, shipped, billed or queued."""
+    assert run_json("log", "patient", "010594Y9032", home=home)["disclosures"] == []
+    assert run_json("shipments", "list", home=home)["shipments"] == []
+    assert run_json("billing", "export", "--from", "2000-01-01", "--to", "2100-12-31", "--format", "json",
+                    home=home)["lines"] == []
+    assert run_json("jobs", "list", home=home)["jobs"] == []
+    jobs = home / "jobs"
+    assert not jobs.exists() or not any(jobs.iterdir())
+    if out is not None:
+        assert not out.exists() or not any(out.iterdir())
+
+
+BROKEN_PRICE_LIST = 'status = "in_force"\ncurrency = "EUR"\n[events]\npostage = ["STAMP"]\n'
+
+
+@pytest.mark.parametrize("queue", [False, True], ids=["run", "queue"])
+def test_an_invalid_price_list_refuses_the_export_before_anything_is_made(sample_home: Path, tmp_path: Path,
+                                                                          queue: bool) -> None:
+    request_id = add_request(sample_home, tmp_path)
+    (sample_home / "price_list.toml").write_text(BROKEN_PRICE_LIST, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    doc = run_json("export", request_id, "--to", str(out), *(["--queue"] if queue else []), home=sample_home,
+                   expect=1)
+    assert doc["error"]["code"] == "price_list_invalid"
+    nothing_recorded(sample_home, out)
+
+
+def test_a_price_list_that_does_not_cover_today_refuses_the_export(sample_home: Path, tmp_path: Path) -> None:
+    request_id = add_request(sample_home, tmp_path)
+    price_list = sample_home / "price_list.toml"
+    text = price_list.read_text(encoding="utf-8")
+    price_list.write_text(text.replace("# valid_to = 2026-12-31", "valid_to = 2026-01-31"), encoding="utf-8")
+    doc = run_json("export", request_id, "--to", str(tmp_path), home=sample_home, expect=1)
+    assert doc["error"]["code"] == "price_list_invalid" and "in force on" in doc["error"]["message"]
+    nothing_recorded(sample_home)
+
+
+@pytest.mark.parametrize("args, code, says", [
+    (("--burner", "robot9"), "config_invalid", "no burner named 'robot9'"),
+    (("--burner", "usb"), "export_refused", "cannot write a cd medium"),           # a stick writes USB only
+    (("--burner", "optical", "--medium", "usb"), "export_refused", "cannot write a usb medium"),
+])
+def test_a_burner_that_cannot_write_it_refuses_the_export_before_anything_is_made(
+        sample_home: Path, tmp_path: Path, args: tuple[str, ...], code: str, says: str) -> None:
+    request_id = add_request(sample_home, tmp_path)
+    for queue in ((), ("--queue",)):
+        doc = run_json("export", request_id, *args, *queue, home=sample_home, expect=1)
+        assert doc["error"]["code"] == code and says in doc["error"]["message"]
+    nothing_recorded(sample_home)
+
+
+def test_missing_sender_details_refuse_the_export_before_anything_is_made(sample_home: Path, tmp_path: Path) -> None:
+    request_id = add_request(sample_home, tmp_path)
+    config = sample_home / "station.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('street = "PL 224"', 'street = ""'), encoding="utf-8")
+    doc = run_json("export", request_id, "--to", str(tmp_path), home=sample_home, expect=1)
+    assert "[sender]" in doc["error"]["message"] and "street" in doc["error"]["message"]
+    nothing_recorded(sample_home)
+
+
+def test_an_image_already_in_the_target_folder_refuses_the_export_first(sample_home: Path, tmp_path: Path) -> None:
+    request_id = add_request(sample_home, tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    taken = out / f"HUS{request_id.removeprefix('R-').replace('-', '')}_1.iso"
+    taken.write_bytes(b"someone else's image")
+    doc = run_json("export", request_id, "--to", str(out), home=sample_home, expect=1)
+    assert str(taken) in doc["error"]["message"]
+    assert taken.read_bytes() == b"someone else's image"
+    assert run_json("jobs", "list", home=sample_home)["jobs"] == []
+
+
+def test_export_to_a_folder_that_does_not_exist_is_refused_unless_mkdir(sample_home: Path, tmp_path: Path) -> None:
+    request_id = add_request(sample_home, tmp_path)
+    missing = tmp_path / "media" / "usb-stick" / "deep"
+    doc = run_json("export", request_id, "--to", str(missing), home=sample_home, expect=1)
+    assert str(missing) in doc["error"]["message"] and "--mkdir" in doc["error"]["message"]
+    assert not (tmp_path / "media").exists()
+    nothing_recorded(sample_home)
+    done = run_json("export", request_id, "--to", str(missing), "--mkdir", home=sample_home, timeout=600)
+    assert done["state"] == "done" and Path(done["media"][0]["image"]).parent == missing
+
+
+def test_a_request_named_otherwise_than_the_archive_is_refused(sample_home: Path, tmp_path: Path) -> None:
+    request_id = add_request(sample_home, tmp_path, patient__name="<script>alert(1)</script>^Aino")
+    doc = run_json("export", request_id, "--to", str(tmp_path), home=sample_home, expect=1)
+    assert doc["error"]["code"] == "export_refused"
+    assert any("patient name" in m and "Mäkelä^Aino" in m for m in doc["error"]["mismatches"])
+    assert run_json("log", "patient", "010594Y9032", home=sample_home)["disclosures"] == []
+
+
+# -- disk errors: exit 3 with the path and what to do, --json still one document ---------------------
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, *options: str):  # type: ignore[no-untyped-def]
+    """A real small file system at `folder` (root only); unmounted afterwards whatever happens."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def _jobs_folder(home: Path, folder: Path) -> None:
+    config = home / "station.toml"
+    text = config.read_text(encoding="utf-8").replace('jobs = "{home}/jobs"', f'jobs = "{folder}"')
+    config.write_text(text, encoding="utf-8")
+
+
+def test_a_full_disk_during_an_export_is_exit_3_with_the_path_and_the_export_resumes(sample_home: Path,
+                                                                                     tmp_path: Path) -> None:
+    request_id = add_request(sample_home, tmp_path)
+    with tmpfs(tmp_path / "small", "size=3m") as small:
+        _jobs_folder(sample_home, small)
+        out = tmp_path / "out"
+        out.mkdir()
+        result = run("export", request_id, "--to", str(out), "--json", home=sample_home, timeout=600)
+        assert result.returncode == 3, (result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        error = json.loads(result.stdout)["error"]
+        assert error["code"] == "disk_failed" and error["errno_name"] == "ENOSPC"
+        assert str(small) in error["message"] and "free space" in error["message"]
+        assert error["job_id"] and error["state"] == "failed"
+        plain = run("export", request_id, "--to", str(out), home=sample_home, timeout=600)
+        assert plain.returncode == 3 and "Traceback" not in plain.stderr and str(small) in plain.stderr
+        assert run_json("log", "patient", "010594Y9032", home=sample_home)["disclosures"] == []
+        subprocess.run(["mount", "-o", "remount,size=256m", str(small)], check=True)
+        done = run_json("export", request_id, "--to", str(out), home=sample_home, timeout=600)
+        assert done["state"] == "done" and done["job_id"] == error["job_id"]
+        assert len(run_json("log", "patient", "010594Y9032", home=sample_home)["disclosures"]) == 1
+
+
+def test_a_read_only_jobs_folder_is_exit_3_with_the_path(sample_home: Path, tmp_path: Path) -> None:
+    request_id = add_request(sample_home, tmp_path)
+    with tmpfs(tmp_path / "ro", "size=1m", "ro") as read_only:
+        _jobs_folder(sample_home, read_only)
+        doc = run_json("export", request_id, "--to", str(tmp_path), home=sample_home, expect=3)
+        assert doc["error"]["code"] == "disk_failed" and doc["error"]["errno_name"] == "EROFS"
+        assert str(read_only) in doc["error"]["message"] and "read-only" in doc["error"]["message"]
+
+
+def test_a_disk_error_of_any_command_is_exit_3_with_the_path(sample_home: Path, tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "ro", "size=1m", "ro") as read_only:
+        target = read_only / "lines.csv"
+        doc = run_json("billing", "export", "--from", "2026-01-01", "--to", "2026-12-31", "--format", "json",
+                       "--out", str(target), home=sample_home, expect=3)
+        assert doc["error"]["code"] == "disk_failed" and str(target) in doc["error"]["message"]
+        assert ".part" not in doc["error"]["message"] and "read-only" in doc["error"]["message"]
+
+
+# -- billing export's --out ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt, out_is", [("csv", "dir"), ("json", "dir"), ("finvoice", "file")])
+def test_billing_export_out_of_the_wrong_kind_is_a_sentence_not_an_errno(sample_home: Path, tmp_path: Path,
+                                                                         fmt: str, out_is: str) -> None:
+    out = tmp_path / "out"
+    if out_is == "dir":
+        out.mkdir()
+    else:
+        out.write_text("earlier export\n", encoding="utf-8")
+    result = run("billing", "export", "--from", "2026-01-01", "--to", "2026-12-31", "--format", fmt,
+                 "--out", str(out), home=sample_home)
+    message = refused(result, 1)
+    assert f"--out {out}" in message and ("folder" in message and "file" in message)
+    assert "Errno" not in message and ".part" not in message
+
+
+def test_the_first_release_example_is_the_demo_request() -> None:
+    """examples/first_release.json (the README's) asks for the studies `init --samples` makes."""
+    from mediastation.workflows.samples import demo_request
+
+    assert json.loads(FIRST_RELEASE.read_text(encoding="utf-8")) == demo_request()

@@ -13,8 +13,6 @@ from mediastation.cli.request import actor
 from mediastation.cli.shipments import DATE
 from mediastation.errors import InputError
 
-EXAMPLE_WARNING = ("the price list holds EXAMPLE values: replace it with the current HUS Diagnostiikkakeskus "
-                   "price list and set status = \"in_force\"")
 
 
 def price_list_path(station: Station, file: str | None = None) -> Path:
@@ -40,7 +38,7 @@ def billing_export(station: Station, start: date, end: date, fmt: str, out: Path
                    mark_sent: bool) -> None:
     """Invoice lines whose service date is in the period, as CSV, JSON or Finvoice 3.0 files."""
     from mediastation.domain.pricing import Seller
-    from mediastation.workflows.billing import export_lines, lines_document, load_price_list
+    from mediastation.workflows.billing import export_lines, lines_document, load_price_list, price_list_warnings
 
     if fmt == "csv" and out is None and station.json:
         raise InputError("--json prints one JSON document: with --format csv give --out FILE (or use --format json)")
@@ -50,6 +48,11 @@ def billing_export(station: Station, start: date, end: date, fmt: str, out: Path
     result = export_lines(station.database(), start=start, end=end, fmt=fmt, out=out.resolve() if out else None,  # type: ignore[arg-type]
                           unsent_only=unsent, mark_sent=mark_sent, seller=seller)
     summary = {"format": fmt, "from": start.isoformat(), "to": end.isoformat(), **result.summary()}
+    warnings = price_list_warnings(price_list_path(station))
+    for warning in warnings:
+        stderr(f"warning: {warning}")
+    if warnings:
+        summary["warnings"] = warnings
     if result.text is not None and fmt == "csv":
         click.echo(result.text, nl=False)
         return
@@ -90,7 +93,7 @@ def price_list() -> None:
 @pass_station
 def price_list_check(station: Station, file: str | None) -> None:
     """Validate FILE (default: the configured price list); every problem is named with its line."""
-    from mediastation.workflows.billing import load_price_list
+    from mediastation.workflows.billing import EXAMPLE_WARNING, load_price_list
 
     path = price_list_path(station, file)
     price_list_ = load_price_list(path)

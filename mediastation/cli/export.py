@@ -42,7 +42,9 @@ def export_text(document: dict[str, Any]) -> str:
 @click.option("--medium", type=click.Choice(["cd", "dvd", "dvd-dl", "usb", "auto"]),
               help="The medium (default: the decision's channel; auto = CD when it fits).")
 @click.option("--burner", help="A burner named in [burners] of station.toml.")
-@click.option("--to", "to_dir", type=click.Path(file_okay=False), help="Write the image(s) or USB tree into DIR.")
+@click.option("--to", "to_dir", type=click.Path(file_okay=False),
+              help="Write the image(s) or USB tree into DIR, which must exist (see --mkdir).")
+@click.option("--mkdir", is_flag=True, help="Create the --to folder (and its parents) when it does not exist.")
 @click.option("--again", is_flag=True, help="Export a request again that was already exported (a new copy).")
 @click.option("--by", help="Who makes the medium (default: MEDIASTATION_USER or the logged-in user).")
 @click.option("--report", "reports", multiple=True, metavar="ACCESSION=FILE",
@@ -52,16 +54,18 @@ def export_text(document: dict[str, Any]) -> str:
 @json_option
 @pass_station
 def export(station: Station, request_id: str, medium: str | None, burner: str | None, to_dir: str | None,
-           again: bool, by: str | None, reports: tuple[str, ...], queue_only: bool) -> None:
+           mkdir: bool, again: bool, by: str | None, reports: tuple[str, ...], queue_only: bool) -> None:
     """Retrieve, compose, package, write, verify and record the release REQUEST_ID.
 
     A job that stopped half-way (killed, archive down, disc full) resumes when run again. An export
     of the same request already running elsewhere is followed to its end, not made twice."""
     from mediastation.workflows.export import ExportOptions, run_export
 
+    if mkdir and not to_dir:
+        raise click.UsageError("--mkdir creates the --to folder: give --to DIR")
     options = ExportOptions(request_id=request_id, medium=medium, burner=burner,
                             to_dir=Path(to_dir).resolve() if to_dir else None, actor=actor(by), again=again,
-                            reports=_report_files(reports))
+                            reports=_report_files(reports), mkdir=mkdir)
     result = run_export(export_environment(station), options, queue_only=queue_only)
     if queue_only:
         document = result.document

@@ -16,7 +16,7 @@ import click
 
 from mediastation import __version__
 from mediastation.cli.context import Station
-from mediastation.errors import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MediaStationError
+from mediastation.errors import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, MediaStationError, disk_error
 
 # Command name -> "module:attribute". Each area keeps its commands in its own module, loaded only
 # when used, so a command starts without importing the whole station.
@@ -107,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.Abort:
         click.echo("Aborted.", file=sys.stderr)
         status = EXIT_REFUSED
+    except BrokenPipeError:  # stdout closed by the reader (`| head`): nothing left to tell it
+        status = EXIT_REFUSED
+    except OSError as exc:  # a disk full, read-only or gone under any command: exit 3 with the path
+        error = disk_error(exc)
+        _report(error.to_json(), error.message, want_json)
+        status = error.exit_status
     sys.exit(status if isinstance(status, int) else EXIT_OK)
 
 

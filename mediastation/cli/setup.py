@@ -13,11 +13,16 @@ from mediastation.errors import ConfigError
 @click.option("--archive-host", help="Write [archive] kind = \"dicom\" with this host.")
 @click.option("--archive-port", type=click.IntRange(1, 65535), default=4242, show_default=True)
 @click.option("--archive-ae", default="ORTHANC", show_default=True, help="The archive's AE title.")
+@click.option("--samples", is_flag=True,
+              help="Also put the demo's sample studies (a synthetic patient) in the folder archive, for a first "
+                   "export of examples/first_release.json.")
 @json_option
 @pass_station
-def init(station: Station, archive_host: str | None, archive_port: int, archive_ae: str) -> None:
+def init(station: Station, archive_host: str | None, archive_port: int, archive_ae: str, samples: bool) -> None:
     """Create the home folder, a commented station.toml and the database. Safe to run again:
     an existing station.toml or database is never overwritten (the database is only upgraded)."""
+    if samples and archive_host:
+        raise click.UsageError("--samples fills the folder archive; it does not go with --archive-host")
     document = ensure_initialised(station, archive_host=archive_host, archive_port=archive_port,
                                   archive_ae=archive_ae)
     created = document["config_created"]
@@ -25,7 +30,41 @@ def init(station: Station, archive_host: str | None, archive_port: int, archive_
     if not created and archive_host:
         document["ignored"] = ["--archive-host", "--archive-port", "--archive-ae"]
         text += "station.toml exists: --archive-* ignored; edit [archive] in it instead\n"
-    station.emit(document, text + f"database {document['database']} at schema {document['schema_revision']}")
+    text += f"database {document['database']} at schema {document['schema_revision']}"
+    if samples:
+        document["samples"] = _samples(station)
+        text += f"\nsample studies {', '.join(document['samples']['accession_numbers'])} in {document['samples']['archive']}"
+    _warn(station, document, _price_list_warnings(station))
+    station.emit(document, text)
+
+
+def _samples(station: Station) -> dict:
+    """The demo's sample studies in the folder archive (made once; a second run keeps them)."""
+    from mediastation.workflows.samples import STUDIES, sample_archive
+
+    settings = station.settings
+    if settings.archive.kind != "folder":
+        raise click.UsageError(f"--samples needs [archive] kind = \"folder\"; {station.config_file} says "
+                               f"{settings.archive.kind!r}")
+    folder = station.path(settings.archive.path)
+    sample_archive(folder)
+    return {"archive": str(folder), "accession_numbers": [study[0] for study in STUDIES]}
+
+
+def _price_list_warnings(station: Station) -> list[str]:
+    from mediastation.workflows.billing import price_list_warnings
+
+    return price_list_warnings(station.path(station.settings.pricing.price_list))
+
+
+def _warn(station: Station, document: dict, warnings: list[str]) -> None:
+    """Warnings go to stderr and into the JSON document: a warning is told, never a refusal."""
+    from mediastation.cli.context import stderr
+
+    for warning in warnings:
+        stderr(f"warning: {warning}")
+    if warnings:
+        document["warnings"] = warnings
 
 
 def ensure_initialised(station: Station, *, archive_host: str | None = None, archive_port: int = 4242,
@@ -98,8 +137,13 @@ def config_check(station: Station, file: str) -> None:
     """Validate a station.toml without using it."""
     from pathlib import Path
 
-    load_settings(Path(file))
-    station.emit({"ok": True, "config": str(Path(file).resolve())}, f"{file}: valid")
+    from mediastation.config import expand_home
+    from mediastation.workflows.billing import price_list_warnings
+
+    settings = load_settings(Path(file))
+    document = {"ok": True, "config": str(Path(file).resolve())}
+    _warn(station, document, price_list_warnings(Path(expand_home(settings.pricing.price_list, station.home))))
+    station.emit(document, f"{file}: valid")
 
 
 __all__ = ["init", "config", "ConfigError"]

@@ -9,6 +9,7 @@ them sent lets the next export leave them out.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -33,7 +34,7 @@ from mediastation.domain.pricing import (
     price,
     totals,
 )
-from mediastation.errors import InputError, MediaStationError, NotFoundError, OutsidePartyError
+from mediastation.errors import InputError, MediaStationError, NotFoundError, disk_error
 from mediastation.files import part_path, publish
 from mediastation.store.billing import InvoiceLineRepository
 from mediastation.store.db import Database
@@ -69,6 +70,20 @@ def load_price_list(path: Path) -> PriceList:
     except PriceListInvalid as exc:
         raise PriceListError(str(exc), details={"file": str(path),
                                                 "problems": [p.to_json() for p in exc.problems]}) from None
+
+
+EXAMPLE_WARNING = ("the price list holds EXAMPLE values: replace it with the current HUS Diagnostiikkakeskus "
+                   "price list and set status = \"in_force\"")
+
+
+def price_list_warnings(path: Path) -> list[str]:
+    """What to tell whoever sets up or bills with the price list at `path` without refusing: that
+    its prices are only examples (the list `init` installs), naming the file."""
+    try:
+        price_list = load_price_list(path)
+    except PriceListError:
+        return []  # a broken list is refused where it is used; here only warnings are collected
+    return [f"{path}: {EXAMPLE_WARNING}"] if price_list.is_example else []
 
 
 def bill_event(database: Database, event: BillableEvent, price_list: PriceList, *, actor: str = "station") -> list[str]:
@@ -145,6 +160,7 @@ def export_lines(database: Database, *, start: date, end: date, fmt: ExportForma
         raise InputError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
     if fmt not in FORMATS:
         raise InputError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
+    _check_out(fmt, out)
     repository = InvoiceLineRepository(database)
     lines = repository.in_period(start, end, unsent_only=unsent_only)
     result = ExportResult(lines, totals(lines))
@@ -162,6 +178,19 @@ def export_lines(database: Database, *, start: date, end: date, fmt: ExportForma
     if mark_sent:
         result.marked_sent = repository.mark_sent([line.line_id for line in lines], datetime.now(timezone.utc))
     return result
+
+
+def _check_out(fmt: str, out: Path | None) -> None:
+    """--out must be what the format writes: one file (csv, json) or a folder (finvoice, one file
+    per payer); said in a sentence instead of the error of the rename that would fail."""
+    if out is None:
+        return
+    if fmt == "finvoice" and out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; the Finvoice export writes one file per payer into a folder: "
+                         "give a folder (it is created when missing)", details={"out": str(out)})
+    if fmt != "finvoice" and out.is_dir():
+        raise InputError(f"--out {out} is a folder; the {fmt} export is one file: give its name, e.g. "
+                         f"{out / f'invoice_lines.{fmt}'}", details={"out": str(out)})
 
 
 def lines_document(lines: list[InvoiceLine]) -> dict[str, object]:
@@ -202,18 +231,23 @@ def _write_files(files: dict[Path, bytes]) -> None:
     """Stage every file beside its target, then rename them into place: a file that cannot be
     staged leaves every target as it was."""
     staged: list[tuple[Path, Path]] = []
+    current: Path | None = None
     try:
         for path, data in files.items():
+            current = path
             path.parent.mkdir(parents=True, exist_ok=True)
             part = part_path(path)
             staged.append((part, path))
             part.write_bytes(data)
         for part, path in staged:
+            current = path
             publish(part, path)
     except OSError as exc:
         for part, _path in staged:
-            part.unlink(missing_ok=True)
-        raise OutsidePartyError(f"cannot write the export: {exc}") from None
+            with contextlib.suppress(OSError):  # a read-only disk refuses even this
+                part.unlink(missing_ok=True)
+        exc.filename = str(current) if current else exc.filename  # the file asked for, not its part file
+        raise disk_error(exc, then="then run the billing export again") from None
 
 
 EXAMPLE_PRICE_LIST = "data/price_list.example.toml"

@@ -66,10 +66,9 @@ def test_unknown_or_incomplete_burners_are_configuration_errors(tmp_path: Path) 
     with pytest.raises(ConfigError) as robot:
         open_burner("robot-epson", Settings().burners)
     assert "hot folder" in robot.value.message
-    twice = parse_settings({"burners": {"devices": [{"name": "a", "kind": "folder", "path": "/x"},
-                                                    {"name": "a", "kind": "optical"}]}}).burners
-    with pytest.raises(ConfigError):
-        open_burner("a", twice)
+    with pytest.raises(ConfigError, match="'a' is used more than once"):  # found when the file is read
+        parse_settings({"burners": {"devices": [{"name": "a", "kind": "folder", "path": "/x"},
+                                                {"name": "a", "kind": "optical"}]}})
     with pytest.raises(ConfigError) as bad_kind:
         parse_settings({"burners": {"devices": [{"name": "x", "kind": "floppy"}]}})
     assert "burners.devices.0.kind" in bad_kind.value.message

@@ -22,7 +22,16 @@ def keeps_image_file(burner: Any) -> bool:
 
 
 def print_folder(job: ExportJob) -> Path:
-    """Where letters and labels go: --to DIR, else the outbox folder of [burners]."""
-    folder = Path(job.params.to_dir or job.env.home_path(job.env.settings.burners.folder))
+    """Where letters and labels go: --to DIR (which must exist: a vanished stick's mount point is not
+    made a local folder), else the outbox folder of [burners] (the station's own, made when missing)."""
+    if job.params.to_dir:
+        folder = Path(job.params.to_dir)
+        if not folder.is_dir():
+            from burners.base import NoMedium
+
+            raise NoMedium(f"--to {folder}: the folder is gone (unmounted?); mount it again and run the export "
+                           "again", details={"to": str(folder)})
+        return folder
+    folder = job.env.home_path(job.env.settings.burners.folder)
     folder.mkdir(parents=True, exist_ok=True)
     return folder

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mediastation.domain.request import ReleaseRequest
-from mediastation.errors import MediaStationError
+from mediastation.errors import MediaStationError, disk_error
 from mediastation.jobs.model import (
     FINAL_STATES,
     JobState,
@@ -33,6 +33,7 @@ from mediastation.jobs.runner import Lease, Pipeline, Stage, execute, run_stages
 from mediastation.store.models import ReleaseRequestRow
 from mediastation.workflows.export.compose import compose
 from mediastation.workflows.export.package import package
+from mediastation.workflows.export.preflight import preflight
 from mediastation.workflows.export.record import record
 from mediastation.workflows.export.retrieve import retrieve
 from mediastation.workflows.export.types import (
@@ -80,6 +81,7 @@ class ExportOptions:
     actor: str = ""
     again: bool = False
     reports: dict[str, Path] = field(default_factory=dict)  # --report ACCESSION=FILE
+    mkdir: bool = False  # --mkdir: create the --to folder (only once every other check passed)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,10 @@ def enqueue_export(env: ExportEnvironment, options: ExportOptions) -> tuple[JobV
     previous = queue.for_subject("export", row.request_id)
     unfinished = [job for job in previous if job.state is not JobState.DONE]
     if unfinished:
+        if "write" not in unfinished[-1].stages:  # what it still has to do must still be possible
+            preflight(env, row, _merged_params(unfinished[-1], options), new=False, create_target=options.mkdir)
+            if options.mkdir and options.to_dir:
+                options.to_dir.mkdir(parents=True, exist_ok=True)
         return unfinished[-1], False
     copy = max((int(job.params.get("copy_number", 1)) for job in previous), default=1)
     if previous and options.again:
@@ -116,6 +122,9 @@ def enqueue_export(env: ExportEnvironment, options: ExportOptions) -> tuple[JobV
     params = ExportParams(request_id=row.request_id, medium=options.medium, burner=options.burner,
                           to_dir=str(options.to_dir) if options.to_dir else None, actor=options.actor, copy_number=copy,
                           attempt=attempt, reports={acc: str(path) for acc, path in options.reports.items()})
+    preflight(env, row, params, new=True, create_target=options.mkdir)  # every refusal now, before a byte
+    if options.mkdir and options.to_dir:                                 # is retrieved
+        options.to_dir.mkdir(parents=True, exist_ok=True)
     station = env.settings.station.name
     needs = Needs(station=station if options.to_dir else None, burner=options.burner,
                   medium=_medium_needed(options.medium, row.channel))
@@ -170,6 +179,14 @@ def run_export(env: ExportEnvironment, options: ExportOptions, *, queue_only: bo
 def _with_options(queue: JobQueue, job: JobView, options: ExportOptions) -> JobView:
     """Options given again for an unfinished job apply where they still can: a burner or folder
     before anything was written, reports before the discs were composed."""
+    updated = _merged_params(job, options).model_dump(mode="json")
+    if updated == job.params:
+        return job
+    queue.set_params(job.job_id, job.owner, updated)
+    return dataclasses.replace(job, params=updated)
+
+
+def _merged_params(job: JobView, options: ExportOptions) -> ExportParams:
     params = ExportParams.model_validate(job.params)
     changes: dict[str, Any] = {"actor": options.actor or params.actor}
     if "write" not in job.stages:
@@ -182,11 +199,7 @@ def _with_options(queue: JobQueue, job: JobView, options: ExportOptions) -> JobV
             changes["reports"] = {acc: str(path) for acc, path in options.reports.items()}
         if options.medium:
             changes["medium"] = options.medium
-    updated = params.model_copy(update=changes).model_dump(mode="json")
-    if updated == job.params:
-        return job
-    queue.set_params(job.job_id, job.owner, updated)
-    return dataclasses.replace(job, params=updated)
+    return params.model_copy(update=changes)
 
 
 def _follow(env: ExportEnvironment, queue: JobQueue, job_id: str) -> ExportResult | None:
@@ -227,8 +240,12 @@ def run_export_job(env: ExportEnvironment, job: JobView, lease: Lease) -> dict[s
     context = ExportJob(job_id=job.job_id, env=env, row=row, request=ReleaseRequest.model_validate(row.request_json),
                         params=params, progress=lease.progress(env.progress))
     context.pin_here = lambda: queue.pin(job.job_id, lease.owner, job.needs.model_copy(update={"station": station}))
-    context.folder.mkdir(parents=True, exist_ok=True)
-    run_stages(PIPELINE, _usable(job), context, queue, lease)
+    try:
+        context.folder.mkdir(parents=True, exist_ok=True)
+        run_stages(PIPELINE, _usable(job), context, queue, lease)
+    except OSError as exc:  # a disk full, read-only or gone: exit 3 naming it; the job resumes when run again
+        raise disk_error(exc, context.folder, then="then run the same command again: the export resumes "
+                         "after its last finished stage") from None
     RequestRepository(env.database).set_state(row.request_id, "released")
     return document(context)
 

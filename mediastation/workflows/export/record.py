@@ -85,19 +85,26 @@ def _invoice_lines(job: ExportJob, shipment_id: str | None) -> list[str]:
 
 
 def billable_events(job: ExportJob, shipment_id: str | None) -> list[Any]:
-    """The export itself and, when the media go by post, the postage (R19). The export is keyed by
-    request and copy: a retried job, or a re-sent medium after a returned shipment, bills once; a
-    second copy asked for with --again bills again. Postage is keyed by shipment."""
+    """The export itself and, when the media go by post, the postage (R19): `export_events` of
+    what was composed."""
+    return export_events(job.request, job.row.request_id, copy_number=job.params.copy_number,
+                         medium_kind=job.composed.medium, media=len(job.composed.discs), shipment_id=shipment_id)
+
+
+def export_events(request: Any, request_id: str, *, copy_number: int, medium_kind: str, media: int,
+                  shipment_id: str | None) -> list[Any]:
+    """The billable events of an export (R19), today: the export keyed by request and copy (a retried
+    job, or a re-sent medium after a returned shipment, bills once; a second copy asked for with
+    --again bills again) and the postage keyed by shipment. The export's preflight prices the same
+    events before anything is retrieved."""
     from mediastation.domain.pricing import BillableEvent, payer_category_for
 
-    request = job.request
     payer_category = payer_category_for(request.basis.kind, request.destination.kind)
     common = {"service_date": today_helsinki(), "payer": request.destination.name or request.patient.name,
-              "payer_category": payer_category, "reference": job.row.request_id}
-    kind = job.composed.medium
-    events = [BillableEvent(key=f"export:{job.row.request_id}:{job.params.copy_number}", kind="media_export",
-                            studies=len(request.studies), media=len(job.composed.discs),
-                            medium_kind="dvd" if kind.startswith("dvd") else kind, **common)]
+              "payer_category": payer_category, "reference": request_id}
+    events = [BillableEvent(key=f"export:{request_id}:{copy_number}", kind="media_export",
+                            studies=len(request.studies), media=media,
+                            medium_kind="dvd" if medium_kind.startswith("dvd") else medium_kind, **common)]
     if shipment_id:
         events.append(BillableEvent(key=f"postage:{shipment_id}", kind="postage", media=1, **common))
     return events
