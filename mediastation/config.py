@@ -228,6 +228,28 @@ class ReportsSection(Section):
     sources: Annotated[list[Literal["given", "study", "folder"]], Field(min_length=1)] = ["given", "study", "folder"]
 
 
+class AuditSection(Section):
+    """[audit]: DICOM audit messages (PS3.15 A.5) to the hospital's audit repository by syslog
+    (RFC 5424) over TLS (RFC 5425) or UDP (RFC 5426). `host` "" = audit off. `ca` checks the
+    repository's certificate (the system's CAs when ""); `cert` and `key`: our client certificate,
+    when the repository asks for one."""
+
+    host: str = ""
+    port: Port = 6514
+    transport: Literal["tls", "udp"] = "tls"
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+    timeout: Annotated[float, Field(gt=0, le=300)] = 5.0
+
+
+class LogSection(Section):
+    """[log]: the disclosure log's HMAC key, kept outside the database (mode 0600). Every station
+    sharing one database needs a copy of the same key file."""
+
+    key_file: str = "{home}/disclosure.key"
+
+
 class Settings(Section):
     """Everything station.toml can say; every table and key has a default."""
 
@@ -242,6 +264,8 @@ class Settings(Section):
     jobs: JobsSection = JobsSection()
     burners: BurnersSection = BurnersSection()
     reports: ReportsSection = ReportsSection()
+    audit: AuditSection = AuditSection()
+    log: LogSection = LogSection()
 
 
 def default_home() -> Path:
@@ -423,6 +447,17 @@ dvd_dl_capacity_mb = 8500
 # publisher = "Disc Publisher SE"
 # share_prefixes = {{ "/srv/mediastation" = "\\\\ROBOTPC\\mediastation" }}
 # timeout = 3600
+
+[audit]                          # DICOM audit messages (PS3.15 A.5) to the hospital's audit repository
+host = ""                        # the repository's syslog host ("" = audit off)
+port = 6514
+transport = "tls"                # tls (RFC 5425) | udp (RFC 5426)
+ca = ""                          # CA that signed the repository's certificate ("" = the system's CAs)
+cert = ""                        # our client certificate and key, when the repository asks for one
+key = ""
+
+[log]
+key_file = "{{home}}/disclosure.key"   # the disclosure log's HMAC key (mode 0600): copy it to every station of a shared database
 
 [release]                        # the release rules' data (domain.md R1-R4, R6, R8 c, R12)
 # A list given here replaces the built-in default list as a whole. `mediastation config show`

@@ -80,6 +80,33 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any, *, fsync: bool = 
     return write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=1, default=str), fsync=fsync)
 
 
+def create_private_file(path: str | os.PathLike[str], data: bytes) -> bool:
+    """Write `data` as a new file readable by its owner only (mode 0600), whole or not at all;
+    False (and nothing written) when the file exists already: a secret is never replaced.
+
+    The part file is created with mode 0600 from the start (never readable by others, not even for
+    a moment), then linked to its final name, which fails when a file got there first.
+    """
+    target = Path(path)
+    if target.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = part_path(target)
+    part.unlink(missing_ok=True)
+    try:
+        descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(part, target)
+    except FileExistsError:
+        return False
+    finally:
+        part.unlink(missing_ok=True)
+    return True
+
+
 def link_or_copy(source: Path, target: Path) -> None:
     """Stage a file without copying its bytes when the file system allows (b43): a hard link, else a
     copy (another file system, or links not allowed). Parent folders are created; a file already at

@@ -15,6 +15,7 @@ PACKAGES=(
   poppler-utils  # pdftotext / pdffonts: the tests read the letters back
   umockdev gir1.2-umockdev-1.0 python3-gi  # fake udev devices for the hot-plug tests
   chromium firefox-esr  # the offline viewer is tested in real browsers (no browser downloads)
+  rsyslog rsyslog-openssl  # a private syslog receiver stands in for the audit repository (TLS, RFC 5425)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

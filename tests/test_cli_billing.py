@@ -17,7 +17,7 @@ from mediastation.domain.delivery import ShipmentContents
 from mediastation.domain.policy import ReleasePolicy
 from mediastation.domain.pricing import BillableEvent
 from mediastation.store import Database, open_database
-from mediastation.store.disclosures import DisclosureLog
+from mediastation.store.disclosures import DisclosureLog, read_key_file
 from mediastation.store.requests import RequestRepository
 from mediastation.workflows.billing import bill_event, load_price_list
 from mediastation.workflows.requests import add_request, record_release
@@ -45,7 +45,7 @@ def home(initialised: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def home_db(home: Path) -> Iterator[Database]:
     """The home's own SQLite database, opened beside the CLI (the CLI tests run on SQLite only)."""
-    db = open_database(f"sqlite:///{home / 'station.db'}")
+    db = open_database(f"sqlite:///{home / 'station.db'}", log_key=read_key_file(home / "disclosure.key"))
     yield db
     db.dispose()
 

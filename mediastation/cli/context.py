@@ -16,6 +16,7 @@ from mediastation.errors import ConfigError
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the database stack costs half a second to import; commands load it on use
+    from mediastation.audit.trail import AuditTrail
     from mediastation.store import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,12 +84,59 @@ class Station:
                     f"not a station home: the database {missing} does not exist; run `mediastation init` "
                     f"(--home {self.home}) to create it, or fix [database] url in {self.config_file}",
                     details={"home": str(self.home), "database": str(missing)})
-            self._database = open_database(url)
+            self._database = open_database(url, log_key=self.log_key())
+            self._database.audit = self.audit_trail()
         return self._database
 
+    def log_key(self) -> bytes | None:
+        """The disclosure log's key from [log] key_file (None when the file does not exist)."""
+        from mediastation.store.disclosures import read_key_file
+
+        return read_key_file(self.path(self.settings.log.key_file))
+
+    @cached_property
+    def _audit_trail(self) -> "AuditTrail":
+        import socket
+
+        from mediastation.audit.messages import AuditSource
+        from mediastation.audit.trail import AuditTrail
+
+        station = self.settings.station
+        return AuditTrail(AuditSource(station=station.name, ae_title=station.ae_title, host=socket.gethostname()),
+                          enabled=bool(self.settings.audit.host))
+
+    def audit_trail(self) -> "AuditTrail":
+        """The station's audit trail: its events as DICOM audit messages into the outbox."""
+        return self._audit_trail
+
     def close(self) -> None:
+        """Send what the audit outbox holds (every command does, so messages leave as events
+        happen), then let the database go."""
         if self._database is not None:
-            self._database.dispose()
+            try:
+                if self.settings.audit.host:
+                    self.send_audit(budget_seconds=10.0)
+            finally:
+                self._database.dispose()
+
+    def send_audit(self, *, force: bool = False, budget_seconds: float | None = None) -> Any:
+        """The outbox to the repository (None when audit is off); a failure is told on stderr and
+        the messages wait for the next command."""
+        from mediastation.audit.sender import endpoint, flush, sender_id
+
+        target = endpoint(self.settings.audit, self.home)
+        if target is None:
+            return None
+        try:
+            result = flush(self.database(), target, owner=sender_id(self.settings.station.name), force=force,
+                           budget_seconds=budget_seconds)
+        except Exception as exc:  # noqa: BLE001 - the command's own outcome stands; the messages wait
+            stderr(f"audit: messages wait in the outbox ({exc.__class__.__name__}: {exc})")
+            return None
+        if result.error and not force:
+            stderr(f"audit: {result.waiting} message(s) wait for the repository ({result.error}); "
+                   "they go with the next command or `mediastation audit flush`")
+        return result
 
     def emit(self, document: dict[str, Any], text: str | None = None) -> None:
         """Print the result: one JSON document with --json, else the human text."""

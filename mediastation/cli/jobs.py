@@ -9,6 +9,7 @@ import click
 
 from mediastation.cli.context import Station, json_option, pass_station, stderr
 from mediastation.cli.progress import Progress
+from mediastation.cli.request import actor
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 
@@ -63,10 +64,21 @@ def worker(station: Station, once: bool) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     stderr(f"worker {runner.owner}: serving {', '.join(sorted(runner.handlers))} jobs")
-    report = runner.run(once=once)
+    audited(station, runner)
+    try:
+        report = runner.run(once=once)
+    finally:
+        station.audit_trail().application(station.database(), started=False, application="worker", launcher=actor(None))
     document = {"worker": runner.owner, **report.to_json()}
     station.emit(document, f"worker {runner.owner}: done {len(report.done)}, failed {len(report.failed)}, "
                            f"cancelled {len(report.cancelled)}, lost {len(report.lost)}")
+
+
+def audited(station: Station, runner: Any) -> None:
+    """The worker's start as an audit event; while it runs it keeps sending the audit outbox."""
+    station.audit_trail().application(station.database(), started=True, application="worker", launcher=actor(None))
+    if station.settings.audit.host:
+        runner.between = lambda: station.send_audit(budget_seconds=5.0)
 
 
 @click.group()

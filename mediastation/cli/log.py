@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from mediastation.cli.context import Station, json_option, pass_station
@@ -51,32 +53,70 @@ def log_correct(station: Station, seq: int, note: str, by: str | None) -> None:
 
 @log.command("patient")
 @click.argument("hetu")
+@click.option("--pdf", "pdf", type=click.Path(dir_okay=False), help="Also write the report as a letter (PDF).")
+@click.option("--language", type=click.Choice(["fi", "sv", "en"]), help="The letter's language (default: [station] language).")
 @json_option
 @pass_station
-def log_patient(station: Station, hetu: str) -> None:
-    """A patient's disclosures (their right under act 703/2023 § 11)."""
-    from mediastation.workflows.requests import patient_disclosures
+def log_patient(station: Station, hetu: str, pdf: str | None, language: str | None) -> None:
+    """A patient's disclosures (their right under act 703/2023 § 11), in Helsinki time; an entry
+    that fails the log's verification is marked NOT VERIFIED."""
+    from pathlib import Path
 
-    entries = patient_disclosures(station.database(), hetu)
+    from mediastation.workflows.disclosures import helsinki_time, patient_entries
+
+    database = station.database()
+    entries = patient_entries(database, hetu)
     lines = []
     for e in entries:
         studies = ", ".join(f"{s['accession_number']} {s.get('study_description') or ''}".strip() for s in e["released"])
         fix = f" (corrects entry {e['correction_of']}: {e['note']})" if e.get("correction_of") else ""
-        lines.append(f"{e['seq']:>5} {e['recorded_at']} to {e['recipient'].get('name')} via {e['channel']} "
-                     f"basis {e['basis'].get('kind')} by {e['actor']}: {studies}{fix}")
-    station.emit({"hetu": hetu.strip(), "disclosures": entries},
-                 "\n".join(lines) or f"no disclosures recorded for {hetu.strip()}")
+        mark = "" if e["verified"] else "  [NOT VERIFIED: fails the log's verification]"
+        when = helsinki_time(e["recorded_at"]).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{e['seq']:>5} {when} to {e['recipient'].get('name')} via {e['channel']} "
+                     f"basis {e['basis'].get('kind')} by {e['actor']}: {studies}{fix}{mark}")
+    document: dict = {"hetu": hetu.strip(), "disclosures": entries}
+    if pdf:
+        document["pdf"] = str(_patient_pdf(station, Path(pdf).resolve(), entries, hetu.strip(), language))
+        lines.append(f"report written to {document['pdf']}")
+    station.emit(document, "\n".join(lines) or f"no disclosures recorded for {hetu.strip()}")
+
+
+def _patient_pdf(station: Station, path: "Any", entries: list, hetu: str, language: str | None) -> "Any":
+    from mediastation.config import release_policy
+    from mediastation.documents.content import Sender
+    from mediastation.workflows.disclosures import write_report
+
+    s = station.settings.sender
+    sender = Sender(unit=s.unit, street=s.street, postal_code=s.postal_code, city=s.city, phone=s.phone, email=s.email)
+    policy = release_policy(station.settings, station.home)
+
+    def legal(code: str, lang: str) -> str:
+        basis = policy.legal_basis(code)
+        return basis.label(lang) if basis else code
+
+    return write_report(path, entries, hetu=hetu, language=language or station.settings.station.language,
+                        sender=sender, legal_basis_label=legal)
 
 
 @log.command("verify")
+@click.option("--against", type=click.Path(exists=True, dir_okay=False),
+              help="Also check the log against the chain values in the audit repository's messages (a file).")
+@click.option("--by", help="Who checks (named in the security alert of a failure).")
 @json_option
 @pass_station
-def log_verify(station: Station) -> int:
-    """Check the hash chain: exit 1 when any entry was edited, deleted or inserted."""
-    from mediastation.workflows.requests import verify_log
+def log_verify(station: Station, against: str | None, by: str | None) -> int:
+    """Check the disclosure log: every entry's chain value under the key, the order, the triggers
+    that protect it; exit 1 naming the first bad entry when anything does not fit."""
+    from pathlib import Path
 
-    result = verify_log(station.database())
-    text = (f"disclosure log intact: {result['entries']} entries, head {result['head_hash']}" if result["ok"]
-            else "disclosure log TAMPERED:\n" + "\n".join(f"  {p}" for p in result["problems"]))
-    station.emit(result, text)
-    return EXIT_OK if result["ok"] else EXIT_REFUSED
+    from mediastation.workflows.disclosures import verify_log
+
+    result = verify_log(station.database(), key_file=station.path(station.settings.log.key_file),
+                        against=Path(against) if against else None, actor=actor(by))
+    anchors = f", {result.anchors['checked']} anchors of the audit repository match" if result.anchors else ""
+    text = (f"disclosure log intact: {result.entries} entries, head {result.head_hash}{anchors}" if result.ok
+            else "disclosure log TAMPERED"
+            + (f" (first bad entry: {result.first_bad_entry})" if result.first_bad_entry is not None else "")
+            + ":\n" + "\n".join(f"  {p}" for p in result.problems))
+    station.emit(result.to_json(), text)
+    return EXIT_OK if result.ok else EXIT_REFUSED

@@ -36,6 +36,7 @@ COMMANDS = {
     "watch": "mediastation.cli.devices:watch",
     "worker": "mediastation.cli.jobs:worker",
     "jobs": "mediastation.cli.jobs:jobs",
+    "audit": "mediastation.cli.audit:audit",
 }
 
 

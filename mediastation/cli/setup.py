@@ -88,7 +88,12 @@ def ensure_initialised(station: Station, *, archive_host: str | None = None, arc
 
     price_list = station.path(settings.pricing.price_list)
     price_list_created = install_example_price_list(price_list)
+    from mediastation.workflows.disclosures import create_log_key, refuse_foreign_key
+
+    key_file = station.path(settings.log.key_file)
+    key_created = create_log_key(key_file)  # before the database: migration 0006 seals the log with it
     database = station.database(create=True)
+    refuse_foreign_key(database, key_file, key_created)
     return {
         "home": str(station.home),
         "config": str(station.config_file),
@@ -97,6 +102,8 @@ def ensure_initialised(station: Station, *, archive_host: str | None = None, arc
         "price_list_created": price_list_created,
         "database": database.engine.url.render_as_string(hide_password=True),
         "schema_revision": database.revision(),
+        "log_key_file": str(key_file),
+        "log_key_created": key_created,
     }
 
 

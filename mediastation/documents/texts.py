@@ -124,6 +124,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "index_image_one": "1 kuva",
         "index_dicom": "DICOM-tiedostot sairaaloiden kuva-arkistoille: DICOMDIR ja kansio DICOM.",
         "index_not_diagnostic": "Ei diagnostiseen käyttöön.",
+        # the patient's disclosure report (`log patient --pdf`, act 703/2023 § 11)
+        "plog_doc_type": "LUOVUTUSSELVITYS",
+        "plog_subject": "Selvitys kuvantamistutkimustesi luovutuksista",
+        "plog_intro": "Tässä selvityksessä ovat kaikki luovutuslokiin kirjatut luovutukset potilaan "
+                      "kuvantamistutkimuksista (laki sosiaali- ja terveydenhuollon asiakastietojen "
+                      "käsittelystä 703/2023, 11 §). Ajat ovat Suomen aikaa.",
+        "plog_label_prepared": "Laadittu",
+        "plog_label_count": "Luovutuksia",
+        "plog_col_when": "Aika",
+        "plog_col_recipient": "Vastaanottaja",
+        "plog_col_basis": "Peruste",
+        "plog_col_channel": "Tapa",
+        "plog_col_released": "Luovutetut tutkimukset",
+        "plog_col_by": "Luovuttaja",
+        "plog_none": "Luovutuslokiin ei ole kirjattu yhtään potilaan kuvantamistutkimusten luovutusta.",
+        "plog_correction": "Korjaus merkintään {seq}: {note}",
+        "plog_unverified": "EI VARMENNETTU: merkintä ei vastaa luovutuslokin tarkistusketjua.",
+        "plog_unverified_note": "Merkinnät, joiden kohdalla lukee EI VARMENNETTU, eivät vastaa luovutuslokin "
+                                "tarkistusketjua; asia on ilmoitettu tietoturvasta vastaaville.",
+        "plog_channel_electronic": "sähköinen kuvayhteys",
+        "plog_channel_register_copy": "kopio toiseen rekisteriin",
     },
     "sv": {
         "doc_type": "FÖLJEBREV",
@@ -219,6 +240,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "index_image_one": "1 bild",
         "index_dicom": "DICOM-filer för sjukhusens bildarkiv: DICOMDIR och mappen DICOM.",
         "index_not_diagnostic": "Inte för diagnostiskt bruk.",
+        # the patient's disclosure report (`log patient --pdf`, act 703/2023 § 11)
+        "plog_doc_type": "UTLÄMNANDEREDOGÖRELSE",
+        "plog_subject": "Redogörelse för utlämnanden av dina bildundersökningar",
+        "plog_intro": "Denna redogörelse innehåller alla utlämnanden av patientens bildundersökningar "
+                      "som antecknats i utlämnandeloggen (lagen om behandling av klientuppgifter inom "
+                      "social- och hälsovården 703/2023, 11 §). Tiderna är finsk tid.",
+        "plog_label_prepared": "Upprättad",
+        "plog_label_count": "Utlämnanden",
+        "plog_col_when": "Tid",
+        "plog_col_recipient": "Mottagare",
+        "plog_col_basis": "Grund",
+        "plog_col_channel": "Sätt",
+        "plog_col_released": "Utlämnade undersökningar",
+        "plog_col_by": "Utlämnat av",
+        "plog_none": "Inga utlämnanden av patientens bildundersökningar har antecknats i utlämnandeloggen.",
+        "plog_correction": "Rättelse av anteckning {seq}: {note}",
+        "plog_unverified": "EJ VERIFIERAD: anteckningen stämmer inte med utlämnandeloggens kontrollkedja.",
+        "plog_unverified_note": "Anteckningar märkta EJ VERIFIERAD stämmer inte med utlämnandeloggens "
+                                "kontrollkedja; saken har anmälts till dem som ansvarar för datasäkerheten.",
+        "plog_channel_electronic": "elektronisk bildförbindelse",
+        "plog_channel_register_copy": "kopia till ett annat register",
     },
     "en": {
         "doc_type": "COVER LETTER",
@@ -313,6 +355,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "index_image_one": "1 image",
         "index_dicom": "DICOM files for hospitals' image archives: DICOMDIR and the DICOM folder.",
         "index_not_diagnostic": "Not for diagnostic use.",
+        # the patient's disclosure report (`log patient --pdf`, act 703/2023 § 11)
+        "plog_doc_type": "DISCLOSURE REPORT",
+        "plog_subject": "Report of the disclosures of your imaging studies",
+        "plog_intro": "This report lists every disclosure of the patient's imaging studies recorded in "
+                      "the disclosure log (Act on the Processing of Client Data in Healthcare and Social "
+                      "Welfare 703/2023, section 11). Times are Finnish time.",
+        "plog_label_prepared": "Prepared",
+        "plog_label_count": "Disclosures",
+        "plog_col_when": "Time",
+        "plog_col_recipient": "Recipient",
+        "plog_col_basis": "Basis",
+        "plog_col_channel": "Channel",
+        "plog_col_released": "Studies released",
+        "plog_col_by": "Released by",
+        "plog_none": "No disclosure of the patient's imaging studies has been recorded in the disclosure log.",
+        "plog_correction": "Correction of entry {seq}: {note}",
+        "plog_unverified": "NOT VERIFIED: the entry does not match the disclosure log's chain.",
+        "plog_unverified_note": "Entries marked NOT VERIFIED do not match the disclosure log's chain; this has "
+                                "been reported to those responsible for information security.",
+        "plog_channel_electronic": "electronic image link",
+        "plog_channel_register_copy": "copy to another register",
     },
 }
 

@@ -1,14 +1,18 @@
 """The disclosure log (luovutusloki), R13: what left the house, to whom, on what basis, by whom.
 
-Entries are chained by hash: each holds the SHA-256 of the previous entry's hash and its own
-canonical content, so editing or deleting any entry breaks every hash after it. Nothing updates or
-deletes an entry; a correction is a new entry that names the one it corrects. The patient's right to
-learn to whom their data went (act 703/2023 § 11) is answered from these entries.
+Entries are chained: each holds an HMAC-SHA-256 of the previous entry's chain value and its own
+canonical content, keyed with a secret kept outside the database (`[log] key_file`). Editing or
+deleting an entry breaks the chain after it, and someone with only the database cannot compute the
+chain again after an edit: a plain SHA-256 chain (what the station used before) can be recomputed
+by anyone. Nothing updates or deletes an entry; a correction is a new entry that names the one it
+corrects. The patient's right to learn to whom their data went (act 703/2023 § 11) is answered from
+these entries.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,8 +26,28 @@ def canonical_json(content: Mapping[str, Any]) -> str:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def chain_hash(prev_hash: str, content_json: str) -> str:
-    return hashlib.sha256(f"{prev_hash}\n{content_json}".encode("utf-8")).hexdigest()
+KEY_BYTES = 32
+
+
+class InvalidLogKey(ValueError):
+    """The key file does not hold a disclosure log key."""
+
+
+def parse_log_key(text: str) -> bytes:
+    """A key file's content: 64 hexadecimal digits (32 random bytes), surrounding space ignored."""
+    value = text.strip()
+    try:
+        key = bytes.fromhex(value)
+    except ValueError:
+        raise InvalidLogKey("not hexadecimal") from None
+    if len(key) != KEY_BYTES:
+        raise InvalidLogKey(f"{len(key)} bytes where {KEY_BYTES} are expected")
+    return key
+
+
+def chain_mac(key: bytes, prev_hash: str, content_json: str) -> str:
+    """An entry's chain value: HMAC-SHA-256 (RFC 2104) of the previous value and the content."""
+    return hmac.new(key, f"{prev_hash}\n{content_json}".encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -46,28 +70,42 @@ class ChainProblem:
         return f"entry {self.seq}: {self.problem}"
 
 
-def verify_chain(entries: Iterable[StoredEntry]) -> list[ChainProblem]:
-    """Every way the stored log differs from an untouched one (R13); empty when intact.
+def verify_chain(entries: Iterable[StoredEntry], key: bytes) -> list[ChainProblem]:
+    """Every way the stored log differs from an untouched one sealed with `key` (R13); empty when
+    intact.
 
-    Detects an edited entry (its hash no longer matches), a deleted or inserted one (sequence gap
-    or broken link), and a look-up column changed behind the content's back.
+    Detects an edited entry (its chain value no longer matches under the key, also when the whole
+    chain was computed again without it), a deleted or inserted one (sequence gap or broken link),
+    a look-up column changed behind the content's back, and a key that is not the log's own (then
+    every entry fails; `key_mismatch` says so).
     """
     problems: list[ChainProblem] = []
     expected_prev, expected_seq = GENESIS, 1
     for entry in entries:
-        problems.extend(_check_entry(entry, expected_prev, expected_seq))
+        problems.extend(_check_entry(entry, key, expected_prev, expected_seq))
         expected_prev, expected_seq = entry.entry_hash, entry.seq + 1
     return problems
 
 
-def _check_entry(entry: StoredEntry, expected_prev: str, expected_seq: int) -> list[ChainProblem]:
+def key_mismatch(entries: int, problems: Iterable[ChainProblem]) -> bool:
+    """Every entry fails its chain value: the key is not the one the log was sealed with (an edit
+    of every single entry would look the same, and is reported entry by entry as well)."""
+    failed = {p.seq for p in problems if p.problem.startswith(MAC_MISMATCH)}
+    return entries > 0 and len(failed) == entries
+
+
+MAC_MISMATCH = "content does not match its chain value"
+
+
+def _check_entry(entry: StoredEntry, key: bytes, expected_prev: str, expected_seq: int) -> list[ChainProblem]:
     found: list[str] = []
     if entry.seq != expected_seq:
         found.append(f"sequence jumps from {expected_seq - 1} to {entry.seq} (an entry was deleted)")
     if entry.prev_hash != expected_prev:
         found.append("does not link to the entry before it (an entry was deleted, inserted or edited)")
-    if chain_hash(entry.prev_hash, entry.content_json) != entry.entry_hash:
-        found.append("content does not match its hash (the entry was edited)")
+    if not hmac.compare_digest(chain_mac(key, entry.prev_hash, entry.content_json), entry.entry_hash):
+        found.append(f"{MAC_MISMATCH} under the log's key (the entry was edited, or the key file is not "
+                     "the one the log was written with)")
     try:
         content = json.loads(entry.content_json)
     except json.JSONDecodeError:

@@ -49,6 +49,7 @@ class Worker:
     poll_seconds: float
     announce: Callable[[str], None] = field(default=lambda message: None)
     stop: threading.Event = field(default_factory=threading.Event)
+    between: Callable[[], None] = field(default=lambda: None)  # between jobs and idle polls (the audit outbox)
 
     def run(self, *, once: bool = False) -> WorkerReport:
         """Until stopped; with `once`, until nothing claimable is left for this station."""
@@ -57,6 +58,7 @@ class Worker:
                                     self.capabilities.default_burner,
                                     self.capabilities.kinds & frozenset(self.handlers))
         while not self.stop.is_set():
+            self.between()
             started = time.perf_counter()
             job = self.queue.claim(self.owner, capabilities, lease_seconds=self.lease_seconds)
             report.claim_seconds.append(time.perf_counter() - started)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,8 @@ from typing import Any, Literal
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian,
     JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLossless, JPEGLosslessSV1,
@@ -97,6 +99,9 @@ class DicomArchive:
         # C-MOVE: the archive must reach us; on loopback only when it is on this machine itself.
         self.listen_host = listen_host if listen_host is not None else (
             "127.0.0.1" if _is_loopback(node.host) else "0.0.0.0")
+        # Told of every C-FIND: (the identifier as encoded, matches, error or None); the audit trail's
+        # Query event (PS3.15 A.5.3.10) hangs here.
+        self.on_query: Callable[[bytes, int, str | None], None] | None = None
 
     @property
     def label(self) -> str:
@@ -117,9 +122,25 @@ class DicomArchive:
         identifier.SpecificCharacterSet = "ISO_IR 192"  # ask for UTF-8 answers: Finnish names intact
         for keyword in _STUDY_KEYS:
             setattr(identifier, keyword, keys.get(keyword, ""))
+        answers: list[_StudyOnArchive] = []
+        try:
+            self._c_find(identifier, answers)
+        except OutsidePartyError as exc:
+            self._queried(identifier, len(answers), exc.message)
+            raise
+        self._queried(identifier, len(answers), None)
+        return answers
+
+    def _queried(self, identifier: Dataset, matches: int, error: str | None) -> None:
+        if self.on_query is not None:
+            buffer = DicomBytesIO()
+            buffer.is_little_endian, buffer.is_implicit_VR = True, False  # Explicit VR Little Endian
+            write_dataset(buffer, identifier)
+            self.on_query(buffer.getvalue(), matches, error)
+
+    def _c_find(self, identifier: Dataset, answers: list[_StudyOnArchive]) -> None:
         ae = application_entity(self.calling_ae, self.timeout)
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-        answers: list[_StudyOnArchive] = []
         with self._association(ae, "C-FIND") as assoc:
             for status, found in assoc.send_c_find(identifier, StudyRootQueryRetrieveInformationModelFind):
                 code = self._status(status, "C-FIND")
@@ -131,7 +152,6 @@ class DicomArchive:
                     raise PacsError(f"archive {self.label} answered C-FIND with status {code:#06x}; "
                                     "try again, or ask the archive's administrator",
                                     details=self._details(status=code))
-        return answers
 
     # -- retrieve -----------------------------------------------------------------------------
     def retrieve(self, study_instance_uid: str, dest: Path,

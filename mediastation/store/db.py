@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -19,6 +20,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mediastation.errors import ConfigError, DatabaseError
+
+if TYPE_CHECKING:
+    from mediastation.store.disclosures import DisclosureObserver
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 REVISION_LINE = re.compile(r"^(revision|down_revision)\s*=\s*(.+)$", re.MULTILINE)
@@ -43,10 +47,18 @@ def schema_heads() -> frozenset[str]:
 
 @dataclass
 class Database:
-    """An engine at the newest schema and a session factory bound to it."""
+    """An engine at the newest schema and a session factory bound to it.
+
+    `log_key` seals the disclosure log (HMAC, mediastation/domain/disclosure.py); it lives in a file
+    outside the database (`[log] key_file`) and the caller hands it in. `audit` is told of every
+    disclosure entry inside the transaction that appends it (mediastation/audit/), so each entry's
+    audit message is written with the entry or not at all, whichever workflow appends it.
+    """
 
     engine: Engine
     sessions: sessionmaker[Session]
+    log_key: bytes | None = field(default=None, repr=False)
+    audit: "DisclosureObserver | None" = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -67,16 +79,20 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str) -> Database:
-    """Connect to `url` and upgrade its schema to head (creating it on a new database)."""
+def open_database(url: str, *, log_key: bytes | None = None) -> Database:
+    """Connect to `url` and upgrade its schema to head (creating it on a new database). `log_key`:
+    the disclosure log's key (migration 0006 re-seals an existing log with it)."""
     engine = _create_engine(url)
     try:
         if _current_revisions(engine) != schema_heads():
-            _upgrade(engine)
+            _upgrade(engine, log_key)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise DatabaseError(f"database {engine.url.render_as_string()}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
-    return Database(engine, sessionmaker(engine, expire_on_commit=False))
+    except MigrationRefused as exc:  # the station's set-up lacks something the upgrade needs
+        engine.dispose()
+        raise ConfigError(f"database {engine.url.render_as_string(hide_password=True)}: {exc}") from None
+    return Database(engine, sessionmaker(engine, expire_on_commit=False), log_key=log_key)
 
 
 def alembic_heads() -> frozenset[str]:
@@ -93,13 +109,21 @@ def _current_revisions(engine: Engine) -> frozenset[str]:
         return frozenset(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
-def _upgrade(engine: Engine) -> None:
+class MigrationRefused(RuntimeError):
+    """A migration cannot run with what it was given (e.g. no key to re-seal the disclosure log)."""
+
+
+def _upgrade(engine: Engine, log_key: bytes | None = None) -> None:
     from alembic import command
 
     with engine.begin() as conn:
         cfg = _alembic_config()
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+        cfg.attributes["log_key"] = log_key
+        try:
+            command.upgrade(cfg, "heads")
+        except RuntimeError as exc:  # a migration's own refusal (SQL errors are SQLAlchemyError)
+            raise MigrationRefused(str(exc)) from None
 
 
 def _alembic_config():  # type: ignore[no-untyped-def]

@@ -93,3 +93,36 @@ class DisclosureRow(Base):
     content_json: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditOutboxRow(Base):
+    """One DICOM audit message (PS3.15 A.5) waiting for, or already given to, the audit repository.
+
+    Written in the same transaction as what it describes (mediastation/audit/), so an event is never
+    recorded without its message nor the other way round; `message` is the whole RFC 5424 syslog
+    message as it will be sent. Sent in `id` order; `sent_at` is set once the repository took it.
+    """
+
+    __tablename__ = "audit_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    station: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+
+
+class AuditSenderRow(Base):
+    """The one sender at a time of a database's audit outbox (a lease, like a job's), and its back-off:
+    after a failed attempt nobody tries again before `next_attempt_at` unless told to (`audit flush`)."""
+
+    __tablename__ = "audit_sender"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from mediastation.domain.disclosure import StoredEntry
-from mediastation.domain.hetu import Hetu, InvalidHetu
 from mediastation.domain.policy import ReleasePolicy
 from mediastation.domain.release import Decision, decide
 from mediastation.domain.request import ReleaseRequest, RequestInvalid, parse_request
@@ -164,26 +163,5 @@ def correct_entry(database: Database, seq: int, *, note: str, actor: str, statio
     return log.append(content, patient_hetu=original.patient_hetu, request_id=old.get("request_id"))
 
 
-def patient_disclosures(database: Database, hetu: str) -> list[dict[str, Any]]:
-    """A patient's disclosures, oldest first (act 703/2023 § 11)."""
-    try:
-        Hetu(hetu.strip())
-    except InvalidHetu as exc:
-        raise InputError(f"invalid HETU: {exc}", details={"reason": "invalid_hetu"}) from None
-    return [entry_document(e) for e in DisclosureLog(database).for_patient(hetu.strip())]
-
-
 def entry_document(entry: StoredEntry) -> dict[str, Any]:
     return {**json.loads(entry.content_json), "entry_hash": entry.entry_hash}
-
-
-def verify_log(database: Database) -> dict[str, Any]:
-    """The chain intact, and every request marked released has its entry (so deleting the newest
-    entries, which the chain alone cannot see, still shows)."""
-    result = DisclosureLog(database).verify()
-    problems = [str(p) for p in result.problems]
-    logged = DisclosureLog(database).request_ids()
-    for row in RequestRepository(database).list(state="released", limit=1_000_000):
-        if row.request_id not in logged:
-            problems.append(f"request {row.request_id} is marked released but has no disclosure log entry")
-    return {"ok": not problems, "entries": result.entries, "head_hash": result.head_hash, "problems": problems}

@@ -25,8 +25,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_server").create_database()
 
 
+TEST_LOG_KEY = bytes(range(32))  # the disclosure log's key in tests (a station's comes from [log] key_file)
+
+
 @pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
-    db = open_database(database_url)
+    db = open_database(database_url, log_key=TEST_LOG_KEY)
     yield db
     db.dispose()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mediastation.audit.messages import SopClassCount, StudyRef
+from mediastation.audit.trail import ExportDetails
 from mediastation.store.disclosures import DisclosureLog
 from mediastation.workflows.export.types import ExportJob, Recorded, today_helsinki
 
@@ -47,8 +49,18 @@ def _disclosure(job: ExportJob, shipment_id: str | None) -> int:
         job.row, actor=job.params.actor, station=job.env.settings.station.name, channel=job.composed.medium,
         medium_id=ids, shipment_id=shipment_id, note=f"export job {job.job_id}")
     content["media"] = [{"fileset_id": m.fileset_id, "sha256": m.sha256, "kind": m.kind} for m in job.verified.media]
-    entry = log.append(content, patient_hetu=job.row.patient_hetu, request_id=job.row.request_id)
+    entry = log.append(content, patient_hetu=job.row.patient_hetu, request_id=job.row.request_id,
+                       event=audit_details(job))  # its Export audit message is written in the same transaction
     return entry.seq
+
+
+def audit_details(job: ExportJob) -> ExportDetails:
+    """The studies as the Export audit message names them (PS3.15 A.5.3.5): UID, accession number,
+    instances. The SOP classes are not read again for it: counting them would reread every header."""
+    described = {s.accession_number: s.study_description for s in job.request.studies}
+    return ExportDetails(studies=tuple(
+        StudyRef(uid=s.study_instance_uid, accession=s.accession_number, description=described.get(s.accession_number, ""),
+                 sop_classes=(SopClassCount("", s.instances),)) for s in job.retrieved.studies))
 
 
 def _shipment(job: ExportJob) -> str | None:

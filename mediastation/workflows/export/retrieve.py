@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mediastation.files import write_json_atomic
+from mediastation.workflows.audit_events import observe_queries
 from mediastation.workflows.export.types import COMPLETE, ExportJob, ExportRefused, Retrieved, RetrievedStudy, safe_name
 
 
@@ -20,7 +21,7 @@ def retrieve(job: ExportJob) -> Retrieved:
     from mediastation.pacs.factory import open_archive
 
     settings = job.env.settings
-    archive = open_archive(settings.archive, settings.station, job.env.home)
+    archive = observe_queries(open_archive(settings.archive, settings.station, job.env.home), job.env.database)
     found = [study for wanted in job.request.studies for study in archive.find_studies(wanted.accession_number)]
     mismatches = compare(job.request.studies, found, job.request.patient.hetu, job.request.patient.name)
     if mismatches:

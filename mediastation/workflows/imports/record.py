@@ -10,6 +10,7 @@ from mediastation.dicom.inventory import Inventory
 from mediastation.domain.reconcile import LocalPatient, Mapping
 from mediastation.errors import EXIT_OK, EXIT_OUTSIDE, EXIT_REFUSED
 from mediastation.store.imports import ImportFileRow
+from mediastation.workflows.audit_events import instances_stored
 from mediastation.workflows.imports.billing import bill
 from mediastation.workflows.imports.receipt import write_receipt
 from mediastation.workflows.imports.types import PACS_FAILURES, ImportOutcome, ImportRun, Recorded
@@ -18,8 +19,21 @@ from mediastation.workflows.imports.types import PACS_FAILURES, ImportOutcome, I
 def record(run: ImportRun) -> Recorded:
     run.outcome = result(run)
     document = run.outcome.document
+    _audit(run, document["counts"].get("failed", 0))
     return Recorded(state=document["state"], counts=document["counts"], invoice_lines=document["invoice_lines"],
                     receipt=document["report"])
+
+
+def _audit(run: ImportRun, failed: int) -> None:
+    """The instances this pass stored, as a DICOM Instances Transferred audit message per patient."""
+    if not run.stored:
+        return
+    hetus = {g.key: g.hetu for g in run.mapping.groups}
+    stored = [(hetus[r.patient_key], r.study_instance_uid) for r in run.repository.files(run.job_id)
+              if r.seq in run.stored and r.outcome == "imported" and r.patient_key in hetus and r.study_instance_uid]
+    instances_stored(run.env.database, operator=run.request.operator, archive_ae=run.env.node.ae_title,
+                     archive_host=run.env.node.host, stored=stored,
+                     names={p.hetu: p.name for p in run.patients.values()}, failed=failed)
 
 
 def result(run: ImportRun, *, note: str = "") -> ImportOutcome:

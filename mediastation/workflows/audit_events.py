@@ -1,0 +1,56 @@
+"""The pipelines' audit events (PS3.15 A.5.3): a C-FIND to the archive (Query) and an import's
+store (DICOM Instances Transferred). The disclosure log's own events need nothing here: the log's
+observer writes them with each entry (mediastation/audit/trail.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from mediastation.audit import messages as m
+from mediastation.audit.trail import AuditTrail
+from mediastation.store.db import Database
+
+
+def _trail(database: Database) -> AuditTrail | None:
+    trail = database.audit
+    return trail if isinstance(trail, AuditTrail) and trail.enabled else None
+
+
+def observe_queries(archive: Any, database: Database) -> Any:
+    """Each C-FIND `archive` sends becomes a Query message; a folder archive sends none. Returns `archive`."""
+    trail = _trail(database)
+    node = getattr(archive, "node", None)
+    if trail is None or node is None or not hasattr(archive, "on_query"):
+        return archive
+
+    def queried(identifier: bytes, matches: int, error: str | None) -> None:
+        outcome = m.SUCCESS if error is None else m.SERIOUS_FAILURE
+        trail.record(database, m.query(trail.source, when=datetime.now(timezone.utc), archive_ae=node.ae_title,
+                                       archive_host=node.host, identifier=identifier, outcome=outcome,
+                                       description=error or f"{matches} match(es)"))
+
+    archive.on_query = queried
+    return archive
+
+
+def instances_stored(database: Database, *, operator: str, archive_ae: str, archive_host: str,
+                     stored: Iterable[tuple[str, str]], names: dict[str, str], failed: int) -> None:
+    """An import's store (PS3.15 A.5.3.7, action C): one message per patient naming the studies and
+    how many instances of each this pass stored. `stored`: (HETU, Study Instance UID) per instance;
+    `names`: HETU -> the local patient's name."""
+    trail = _trail(database)
+    if trail is None:
+        return
+    counts: dict[str, dict[str, int]] = {}
+    for hetu, study_uid in stored:
+        per_study = counts.setdefault(hetu, {})
+        per_study[study_uid] = per_study.get(study_uid, 0) + 1
+    for hetu, per_study in counts.items():
+        refs = [m.StudyRef(uid=uid, sop_classes=(m.SopClassCount("", n),)) for uid, n in sorted(per_study.items())]
+        trail.record(database, m.instances_transferred(
+            trail.source, when=datetime.now(timezone.utc), action="C", actor=operator, destination=archive_ae,
+            destination_host=archive_host, hetu=hetu, patient_name=names.get(hetu, ""), studies=refs,
+            outcome=m.MINOR_FAILURE if failed else m.SUCCESS,
+            description=f"{failed} file(s) not stored" if failed else None))

@@ -1,0 +1,180 @@
+"""Audit messages reach a real syslog receiver (a private rsyslog with a test CA, TLS RFC 5425; UDP
+RFC 5426) as the station's commands happen: each validates against the DICOM audit message schema
+and names its event and participants; while the repository is down they wait and then go in order,
+once."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import sqlite3
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mediastation.audit import messages as m
+from mediastation.cli.demo import demo_request, sample_archive
+from support.audit_schema import schema_errors
+from support.cli import run, run_json
+from support.rsyslog import Received, Rsyslog, make_test_ca
+
+HETU = "010594Y9032"
+ENV = {"MEDIASTATION_USER": "Liisa Virtanen"}
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return make_test_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture
+def repository(ca) -> Iterator[Rsyslog]:  # type: ignore[no-untyped-def]
+    with Rsyslog(ca=ca) as server:
+        yield server
+
+
+def configure_audit(home: Path, **values: object) -> None:
+    """Set keys of [audit] in the station's station.toml (as an administrator edits it)."""
+    config = home / "station.toml"
+    text = config.read_text(encoding="utf-8")
+    head, table = text.split("[audit]", 1)
+    body, rest = (table.split("\n[", 1) + [""])[:2]
+    lines = [line for line in body.split("\n") if line.split("=")[0].strip() not in values]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    config.write_text(head + "[audit]" + "\n".join(lines) + ("\n[" + rest if rest else "\n"), encoding="utf-8")
+
+
+def station(tmp_path: Path, repository: Rsyslog, **extra: object) -> tuple[Path, str]:
+    """A station with the demo's archive and request, sending to `repository`; returns (home, request id)."""
+    home = tmp_path / "home"
+    assert run("init", home=home).returncode == 0
+    sample_archive(home / "archive")
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(demo_request()), encoding="utf-8")
+    request_id = run_json("request", "add", str(request), home=home)["request_id"]
+    configure_audit(home, host="127.0.0.1", port=repository.port, transport=repository.transport,
+                    ca=str(repository.ca.ca) if repository.ca else "", **extra)
+    return home, request_id
+
+
+def export(home: Path, request_id: str, tmp_path: Path, *again: str) -> dict:
+    (tmp_path / "out").mkdir(exist_ok=True)
+    return run_json("export", request_id, "--to", str(tmp_path / "out"), *again, home=home, env=ENV, timeout=300)
+
+
+def parsed(message: Received) -> ET.Element:
+    assert schema_errors(message.xml) == [], message.xml
+    return ET.fromstring(message.xml)
+
+
+def event(root: ET.Element) -> str:
+    return root.find("EventIdentification/EventID").get("csd-code")
+
+
+def anchor(root: ET.Element) -> int:
+    detail = root.find(f".//ParticipantObjectDetail[@type='{m.LOG_ANCHOR_DETAIL}']")
+    return int(base64.b64decode(detail.get("value")).decode().split(":")[0])
+
+
+def test_an_export_sends_its_export_message_over_tls(tmp_path: Path, repository: Rsyslog) -> None:
+    home, request_id = station(tmp_path, repository)
+    document = export(home, request_id, tmp_path)
+    (message,) = repository.messages(count=1)  # sent before the command exited
+    assert message.pri == 85 and message.msgid == "IHE+RFC-3881"
+    root = parsed(message)
+    assert event(root) == "110106"
+    people = {p.get("UserID"): p.get("UserIsRequestor") for p in root.findall("ActiveParticipant")}
+    assert people["Liisa Virtanen"] == "true" and people["MEDIASTATION"] == "false"
+    patient = [o for o in root.findall("ParticipantObjectIdentification") if o.get("ParticipantObjectTypeCodeRole") == "1"]
+    assert [p.get("ParticipantObjectID") for p in patient] == [HETU]
+    studies = [o.find("ParticipantObjectDescription/Accession").get("Number")
+               for o in root.findall("ParticipantObjectIdentification") if o.get("ParticipantObjectTypeCodeRole") == "3"]
+    assert sorted(studies) == sorted(s["accession_number"] for s in demo_request()["studies"])
+    assert anchor(root) == document["disclosure_seq"]
+    status = run_json("audit", "status", home=home)
+    assert (status["waiting"], status["sent"]) == (0, 1)
+
+
+def test_three_exports_while_the_repository_is_down_arrive_in_order_once(tmp_path: Path, repository: Rsyslog) -> None:
+    home, request_id = station(tmp_path, repository)
+    repository.stop()
+    (tmp_path / "out").mkdir()
+    seqs = []
+    for n in range(3):
+        result = run("export", request_id, "--to", str(tmp_path / "out"), *(["--again"] if n else []), "--json",
+                     home=home, env=ENV, timeout=300)
+        assert result.returncode == 0, result.stderr
+        seqs.append(json.loads(result.stdout)["disclosure_seq"])
+    assert "wait for the repository" in result.stderr or "waiting" in result.stderr or run_json(
+        "audit", "status", home=home)["waiting"] == 3
+    status = run_json("audit", "status", home=home)
+    assert status["waiting"] == 3 and status["last_error"]
+    assert run("audit", "flush", home=home).returncode == 3  # still down: exit 3, nothing lost
+    repository.start()
+    flushed = run_json("audit", "flush", home=home)
+    assert (flushed["sent"], flushed["waiting"]) == (3, 0)
+    assert run_json("audit", "flush", home=home)["sent"] == 0  # nothing goes twice
+    run_json("audit", "status", home=home)  # another command's exit sends nothing more either
+    messages = repository.messages(count=3)
+    roots = [parsed(msg) for msg in messages]
+    assert [event(r) for r in roots] == ["110106"] * 3
+    assert [anchor(r) for r in roots] == seqs == sorted(seqs)
+    assert len(repository.messages(count=4, timeout=1.0)) == 3
+
+
+def test_a_failed_log_verify_sends_a_security_alert(tmp_path: Path, repository: Rsyslog) -> None:
+    home, request_id = station(tmp_path, repository)
+    export(home, request_id, tmp_path)
+    with sqlite3.connect(home / "station.db") as conn:
+        conn.execute("DROP TRIGGER disclosures_no_update")
+    result = run("log", "verify", home=home, env=ENV)
+    assert result.returncode == 1 and "disclosures_no_update" in result.stdout
+    alert = [r for r in map(parsed, repository.messages(count=2)) if event(r) == "110113"]
+    assert len(alert) == 1
+    assert "disclosures_no_update" in alert[0].find("EventIdentification/EventOutcomeDescription").text
+    assert alert[0].find("ActiveParticipant").get("UserID") == "Liisa Virtanen"
+
+
+def test_the_worker_reports_its_start_and_stop(tmp_path: Path, repository: Rsyslog) -> None:
+    home, _ = station(tmp_path, repository)
+    assert run("worker", "--once", home=home, env=ENV).returncode == 0
+    assert run_json("audit", "flush", home=home)["waiting"] == 0
+    roots = [parsed(msg) for msg in repository.messages(count=2)]
+    assert [(event(r), r.find("EventIdentification/EventTypeCode").get("csd-code")) for r in roots] == [
+        ("110100", "110120"), ("110100", "110121")]
+
+
+def test_a_desk_sign_in_reaches_the_repository(tmp_path: Path, repository: Rsyslog) -> None:
+    """The desk does not exist yet; its sign-in message goes the same way as every other."""
+    from mediastation.audit.sender import endpoint, flush
+    from mediastation.audit.trail import now
+    from mediastation.cli.context import Station
+
+    home, _ = station(tmp_path, repository)
+    desk = Station.from_options(str(home), None, False, False)
+    trail = desk.audit_trail()
+    trail.record(desk.database(), m.user_authentication(trail.source, when=now(), user="liisa", login=True,
+                                                        client="127.0.0.1"))
+    result = flush(desk.database(), endpoint(desk.settings.audit, home), owner="desk")
+    desk.database().dispose()
+    assert (result.sent, result.waiting) == (1, 0)
+    (root,) = [parsed(msg) for msg in repository.messages(count=1)]
+    assert event(root) == "110114" and root.find("ActiveParticipant").get("UserID") == "liisa"
+
+
+def test_udp_and_a_client_certificate(tmp_path: Path, ca) -> None:  # type: ignore[no-untyped-def]
+    with Rsyslog(transport="udp") as udp:
+        home, request_id = station(tmp_path / "udp", udp)
+        export(home, request_id, tmp_path / "udp")
+        assert event(parsed(udp.messages(count=1)[0])) == "110106"
+    with Rsyslog(ca=ca, require_client_cert=True) as strict:
+        home, _ = station(tmp_path / "tls", strict)
+        run("worker", "--once", home=home)  # no client certificate: refused, the messages wait
+        assert run_json("audit", "status", home=home)["waiting"] == 2 and strict.messages() == []
+        configure_audit(home, cert=str(ca.client_cert), key=str(ca.client_key))
+        assert run_json("audit", "flush", home=home)["sent"] == 2
+        assert len(strict.messages(count=2)) == 2
