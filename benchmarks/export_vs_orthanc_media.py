@@ -111,7 +111,8 @@ def station(root: Path, pacs: OrthancServer, info: StudyInfo, moment: datetime) 
 
 def ours(cli: list[str], request_id: str, out: Path, jobs: Path) -> tuple[float, float, dict]:
     """One whole export as a process; `--again` makes a new job (a new retrieve) every time."""
-    seconds, rss, result = run_measured([*cli, "export", request_id, "--to", str(out), "--again", "--json"], cwd=REPO)
+    seconds, rss, result = run_measured([*cli, "export", request_id, "--to", str(out), "--mkdir", "--again", "--json"],
+                                        cwd=REPO)
     if result.returncode != 0:
         raise SystemExit(f"export failed: {result.stdout.decode()}{result.stderr.decode()[-2000:]}")
     document = json.loads(result.stdout)

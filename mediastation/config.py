@@ -6,6 +6,7 @@ A wrong key or value stops the program with a message that names the key and wha
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -355,6 +356,87 @@ def release_policy(settings: Settings, home: Path) -> "ReleasePolicy":
         return ReleasePolicy(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[release]: {exc}") from None
+
+
+def effective_settings(settings: Settings, home: Path) -> dict[str, Any]:
+    """The settings in force as plain data: every default filled in, `{home}` expanded, and
+    [release] as the lists in force (the built-in ones, or those of `file` and station.toml), so
+    `config show` prints what the station runs with, as TOML that station.toml could hold."""
+    data = _expanded(settings.model_dump(mode="json", exclude_none=True), home)
+    policy = release_policy(settings, home)
+    release: dict[str, Any] = {"uusimaa_parties": list(policy.uusimaa_parties)}
+    for key, entry in (("registers", RegisterEntry), ("legal_bases", LegalBasisEntry),
+                       ("electronic_destinations", ElectronicDestinationEntry),
+                       ("hospital_archives", HospitalArchiveEntry)):
+        release[key] = [_entry_data(item, entry) for item in getattr(policy, key)]
+    data["release"] = release
+    return data
+
+
+def _expanded(value: Any, home: Path) -> Any:
+    if isinstance(value, str):
+        return expand_home(value, home)
+    if isinstance(value, list):
+        return [_expanded(item, home) for item in value]
+    if isinstance(value, dict):
+        return {key: _expanded(item, home) for key, item in value.items()}
+    return value
+
+
+def _entry_data(item: Any, entry: type[Section]) -> dict[str, Any]:
+    """A domain list entry (Register, LegalBasis, ...) as its [release] table in station.toml."""
+    node = getattr(item, "node", None)
+    values = {}
+    for name in entry.model_fields:
+        value = getattr(item, name, None)
+        if value is None and node is not None:  # a register's DICOM node is its ae_title/host/port keys
+            value = getattr(node, name, None)
+        if value is not None:
+            values[name] = list(value) if isinstance(value, tuple) else value
+    return entry.model_validate(values).model_dump(mode="json", exclude_none=True)
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """Tables of plain values as TOML (what `effective_settings` gives): scalars, lists, inline
+    tables, and lists of tables as arrays of tables. None has no TOML spelling and is left out."""
+    lines: list[str] = []
+    for name, table in data.items():
+        _toml_table(lines, [name], table, array=False)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _toml_table(lines: list[str], path: list[str], table: dict[str, Any], *, array: bool) -> None:
+    header = ".".join(_toml_key(part) for part in path)
+    lines += ["", f"[[{header}]]" if array else f"[{header}]"]
+    nested = []
+    for key, value in table.items():
+        if value is None:
+            continue
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            nested.append((key, value))
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, items in nested:
+        for item in items:
+            _toml_table(lines, [*path, key], item, array=True)
+
+
+def _toml_key(key: str) -> str:
+    return key if key and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in key) else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None) + " }"
+    raise TypeError(f"no TOML spelling for {type(value).__name__}")
 
 
 def _release_file(name: str, home: Path) -> ReleaseSection:

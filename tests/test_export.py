@@ -84,7 +84,7 @@ def _dciodvfy_errors(path: Path) -> list[str]:
 def test_export_from_orthanc_gives_a_valid_pdi_disc(home: Path, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     request_id = _add(home, _request(tmp_path, archive))
     out = tmp_path / "out"
-    doc = run_json("export", request_id, "--to", str(out), home=home, timeout=600)
+    doc = run_json("export", request_id, "--to", str(out), "--mkdir", home=home, timeout=600)
     assert doc["state"] == "done" and len(doc["media"]) == 1
     medium = doc["media"][0]
     assert medium["kind"] == "cd" and medium["profile"] == "STD-GEN-CD"
@@ -123,7 +123,7 @@ def test_a_study_larger_than_a_cd_spans_two_discs(home: Path, archive, tmp_path:
     config = home / "station.toml"
     config.write_text(config.read_text(encoding="utf-8").replace("cd_capacity_mb = 700", "cd_capacity_mb = 8.15"), encoding="utf-8")
     request_id = _add(home, _request(tmp_path, archive[:1]))
-    doc = run_json("export", request_id, "--to", str(tmp_path / "out"), home=home, timeout=600)
+    doc = run_json("export", request_id, "--to", str(tmp_path / "out"), "--mkdir", home=home, timeout=600)
     assert [m["index"] for m in doc["media"]] == [1, 2] and {m["count"] for m in doc["media"]} == {2}
     assert sum(m["instances"] for m in doc["media"]) == archive[0][0].instance_count
     seen: set[str] = set()
@@ -148,7 +148,7 @@ def test_a_mismatching_study_is_refused_and_nothing_is_written(home: Path, archi
     path.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
     request_id = _add(home, path)
     out = tmp_path / "out"
-    doc = run_json("export", request_id, "--to", str(out), home=home, expect=1)
+    doc = run_json("export", request_id, "--to", str(out), "--mkdir", home=home, expect=1)
     message = doc["error"]["message"]
     assert "TT KEUHKOT" in message and archive[1][0].accession in message
     assert not out.exists() or not any(out.iterdir())
@@ -158,7 +158,7 @@ def test_a_mismatching_study_is_refused_and_nothing_is_written(home: Path, archi
 def test_only_approved_media_releases_are_exported(home: Path, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     consent_missing = _request(tmp_path, archive, basis={"kind": "care", "reference": ""})
     request_id = _add(home, consent_missing)
-    doc = run_json("export", request_id, "--to", str(tmp_path / "out"), home=home, expect=1)
+    doc = run_json("export", request_id, "--to", str(tmp_path / "out"), "--mkdir", home=home, expect=1)
     assert "needs_consent" in doc["error"]["message"]
 
 
@@ -171,12 +171,12 @@ def test_archive_down_fails_clearly_then_the_job_resumes_once(home: Path, archiv
     config.write_text(config.read_text(encoding="utf-8").replace("timeout = 30.0", "timeout = 2.0"), encoding="utf-8")
     request_id = _add(home, _request(tmp_path, archive[2:]))
     out = tmp_path / "out"
-    failed = run_json("export", request_id, "--to", str(out), home=home, expect=3)
+    failed = run_json("export", request_id, "--to", str(out), "--mkdir", home=home, expect=3)
     assert failed["error"]["code"] == "pacs_failed" and failed["error"]["state"] == "failed"
     config.write_text(good, encoding="utf-8")
-    first = run_json("export", request_id, "--to", str(out), home=home, timeout=600)
+    first = run_json("export", request_id, "--to", str(out), "--mkdir", home=home, timeout=600)
     assert first["job_id"] == failed["error"]["job_id"] and first["state"] == "done"
-    again = run_json("export", request_id, "--to", str(out), home=home, expect=1)
+    again = run_json("export", request_id, "--to", str(out), "--mkdir", home=home, expect=1)
     assert "--again" in again["error"]["message"]
     assert len(run_json("log", "patient", HETU, home=home)["disclosures"]) == 1
     shipments = run_json("shipments", "list", home=home)["shipments"]
@@ -185,7 +185,7 @@ def test_archive_down_fails_clearly_then_the_job_resumes_once(home: Path, archiv
 
 def test_export_is_billed_once_and_a_returned_medium_is_sent_again(home: Path, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     request_id = _add(home, _request(tmp_path, archive[2:]))
-    first = run_json("export", request_id, "--to", str(tmp_path / "out1"), home=home, timeout=600)
+    first = run_json("export", request_id, "--to", str(tmp_path / "out1"), "--mkdir", home=home, timeout=600)
     assert first["invoice_lines"], "a media export to a private provider is billed (R18/R19)"
     lines = run_json("billing", "export", "--from", "2000-01-01", "--to", "2100-12-31", "--format", "json",
                      home=home)["lines"]
@@ -194,7 +194,7 @@ def test_export_is_billed_once_and_a_returned_medium_is_sent_again(home: Path, a
     shipment = first["shipment_id"]
     run_json("shipments", "post", shipment, "--tracking", "RR123456785FI", home=home)  # posted and returned today:
     run_json("shipments", "returned", shipment, home=home)                            # not before the export
-    second = run_json("export", request_id, "--to", str(tmp_path / "out2"), home=home, timeout=600)
+    second = run_json("export", request_id, "--to", str(tmp_path / "out2"), "--mkdir", home=home, timeout=600)
     assert second["job_id"] != first["job_id"] and second["shipment_id"] != shipment
     assert second["media"][0]["fileset_id"] != first["media"][0]["fileset_id"]
     items_first = {line for line in first["invoice_lines"]}
@@ -224,7 +224,7 @@ def test_reports_from_the_archive_and_the_ris_folder_go_on_the_disc(home: Path, 
     config.write_text(head + "[reports]" + reports.replace('folder = ""', f'folder = "{ris}"', 1), encoding="utf-8")
     studies = [(with_sr, datetime(2026, 3, 1, 8, 0)), (from_folder, datetime(2026, 3, 2, 9, 0))]
     request_id = _add(home, _request(tmp_path, studies))
-    doc = run_json("export", request_id, "--to", str(tmp_path / "out"), home=home, timeout=600)
+    doc = run_json("export", request_id, "--to", str(tmp_path / "out"), "--mkdir", home=home, timeout=600)
     disc = extract_iso(Path(doc["media"][0]["image"]), tmp_path / "disc", lower=False)
     pdfs = sorted((disc / "REPORTS").iterdir())
     assert [p.name for p in pdfs] == ["R0000001.PDF", "R0000002.PDF"]

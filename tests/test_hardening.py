@@ -350,3 +350,48 @@ def test_the_first_release_example_is_the_demo_request() -> None:
     from mediastation.workflows.samples import demo_request
 
     assert json.loads(FIRST_RELEASE.read_text(encoding="utf-8")) == demo_request()
+
+
+# -- what a user sees ---------------------------------------------------------------------------------
+
+def test_a_missing_report_warning_is_in_the_result_and_always_printed(sample_home: Path, tmp_path: Path) -> None:
+    """[reports] missing = "warn" (the default): neither sample study has a report."""
+    request_id = add_request(sample_home, tmp_path)
+    result = run("export", request_id, "--to", str(tmp_path), "--json", home=sample_home, timeout=600)
+    assert result.returncode == 0, result.stderr
+    warnings = json.loads(result.stdout)["warnings"]
+    assert len(warnings) == 1 and "no report for HUSDEMO001, HUSDEMO002" in warnings[0]
+    assert f"warning: {warnings[0]}" in result.stderr.splitlines()
+
+
+def test_devices_lists_the_default_folder_burner(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    doc = run_json("devices", home=home)
+    assert doc["burners"] == [{"name": "folder", "kind": "folder", "device": str(home.resolve() / "outbox"),
+                               "default": True}]
+    assert "burner folder (folder)" in run("devices", home=home).stdout
+
+
+def test_config_show_prints_the_settings_in_force_as_valid_toml(tmp_path: Path) -> None:
+    import tomllib
+
+    from mediastation.config import parse_settings, release_policy
+
+    home = init_home(tmp_path)
+    config = home / "station.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[[burners.devices]]\nname = "robot"\n'
+                      'kind = "robot-epson"\npath = "{home}/hot"\nshare_prefixes = { "/srv" = "\\\\\\\\PC\\\\share" }\n',
+                      encoding="utf-8")
+    text = run("config", "show", home=home).stdout
+    assert "None" not in text and "True" not in text and "{home}" not in text.split("\n", 2)[2]
+    shown = tomllib.loads(text)
+    settings = parse_settings(shown, source="config show")  # what it prints, station.toml could hold
+    assert shown["archive"]["path"] == str(home.resolve() / "archive")
+    assert shown["burners"]["devices"][0]["path"] == str(home.resolve() / "hot")
+    assert shown["burners"]["devices"][0]["share_prefixes"] == {"/srv": "\\\\PC\\share"}
+    assert [r["code"] for r in shown["release"]["registers"]][:2] == ["HUS-yhtyma", "Kymenlaakso"]
+    assert "accident-insurance" in [b["code"] for b in shown["release"]["legal_bases"]]
+    in_force = release_policy(parse_settings({}), home)
+    assert release_policy(settings, home) == in_force  # the lists printed are the lists in force
+    doc = run_json("config", "show", home=home)
+    assert doc["effective"] == shown

@@ -33,7 +33,7 @@ def demo_reports(home: Path) -> dict[str, Path]:
 @pass_station
 def demo(station: Station) -> None:
     """Run the main job on embedded defaults and print where everything is."""
-    from mediastation.cli.export import export_environment, export_text
+    from mediastation.cli.export import export_environment, export_text, tell_warnings
     from mediastation.cli.request import actor, policy
     from mediastation.cli.setup import ensure_initialised
     from mediastation.jobs.queue import JobQueue
@@ -59,5 +59,6 @@ def demo(station: Station) -> None:
             mkdir=True))
         document = result.document
     document = {**document, "request_file": str(request_file), "home": str(station.home)}
+    tell_warnings(document)
     station.emit(document, f"demo request {request_file}\n" + export_text(document)
                  + "\nOpen INDEX.HTM of the disc image (or the image itself) to see the viewer.")

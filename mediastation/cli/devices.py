@@ -22,13 +22,25 @@ def devices(station: Station) -> None:
     from burners.discovery import list_devices
 
     found = list_devices()
-    configured = [{"name": e.name, "kind": e.kind, "device": e.device or e.path or None}
-                  for e in station.settings.burners.devices]
+    configured = burners(station)
     document = {"devices": [d.to_json() for d in found], "burners": configured}
     lines = [f"{d.device}  {d.kind:8}  {d.state.value:10}  {d.medium_type or '-':14}  {d.label or ''}".rstrip()
              for d in found] or ["no optical drives or USB sticks found"]
-    lines += [f"burner {b['name']} ({b['kind']}) {b['device'] or ''}".rstrip() for b in configured]
+    lines += [f"burner {b['name']} ({b['kind']}) {b['device'] or ''}{'  [default]' if b['default'] else ''}".rstrip()
+              for b in configured]
     station.emit(document, "\n".join(lines))
+
+
+def burners(station: Station) -> list[dict[str, Any]]:
+    """The burners `export` can use here: the folder burner (always there: [burners] folder) and
+    each [[burners.devices]] entry; `default` marks the one `export` takes when none is named."""
+    section = station.settings.burners
+    entries = [{"name": e.name, "kind": e.kind, "device": e.device or e.path or None} for e in section.devices]
+    if not any(e["name"] == "folder" for e in entries):
+        entries.insert(0, {"name": "folder", "kind": "folder", "device": str(station.path(section.folder))})
+    default = next((e for e in entries if e["name"] == section.default), None) or next(
+        (e for e in entries if e["kind"] == section.default), None)
+    return [{**e, "default": e is default} for e in entries]
 
 
 @click.command()

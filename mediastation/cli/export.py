@@ -73,7 +73,16 @@ def export(station: Station, request_id: str, medium: str | None, burner: str | 
         station.emit(document, f"export {document['job_id']} of {document['request_id']}: {verb}; "
                                f"`mediastation jobs show {document['job_id']}` follows it")
         return
+    tell_warnings(result.document)
     station.emit(result.document, export_text(result.document))
+
+
+def tell_warnings(document: dict[str, Any]) -> None:
+    """Every warning of the result on stderr, always (the JSON document carries them too)."""
+    from mediastation.cli.context import stderr
+
+    for warning in document.get("warnings") or []:
+        stderr(f"warning: {warning}")
 
 
 def _report_files(values: tuple[str, ...]) -> dict[str, Path]:

@@ -125,15 +125,17 @@ def config() -> None:
 @json_option
 @pass_station
 def config_show(station: Station) -> None:
-    """Print the effective settings (defaults filled in) after validation."""
+    """Print the effective settings as TOML: defaults filled in, {home} expanded, the release
+    lists in force."""
+    from mediastation.config import effective_settings, to_toml
+
     settings = station.settings
+    effective = effective_settings(settings, station.home)
     document = {"config": str(station.config_file), "exists": station.config_file.exists(),
-                "settings": settings.model_dump()}
-    lines = [f"# {station.config_file}" + ("" if station.config_file.exists() else " (absent: defaults)")]
-    for section, values in settings.model_dump().items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{key} = {value!r}" for key, value in values.items())
-    station.emit(document, "\n".join(lines))
+                "settings": settings.model_dump(mode="json"), "effective": effective}
+    header = (f"# the settings in force: {station.config_file} with every default filled in,\n"
+              f"# {{home}} = {station.home} and [release] as the lists in force\n")
+    station.emit(document, header + to_toml(effective).rstrip("\n"))
 
 
 @config.command("check")

@@ -80,4 +80,6 @@ def test_devices_command_lists_configured_burners(tmp_path: Path) -> None:
     with open(home / "station.toml", "a", encoding="utf-8") as fp:
         fp.write('\n[[burners.devices]]\nname = "robot"\nkind = "robot-epson"\npath = "/srv/tdbridge"\n')
     doc = run_json("devices", home=home)
-    assert doc["burners"] == [{"name": "robot", "kind": "robot-epson", "device": "/srv/tdbridge"}]
+    assert doc["burners"] == [
+        {"name": "folder", "kind": "folder", "device": str(home.resolve() / "outbox"), "default": True},
+        {"name": "robot", "kind": "robot-epson", "device": "/srv/tdbridge", "default": False}]

@@ -15,7 +15,7 @@ from burners.discovery import DeviceInfo, describe, station_action
 from burners.base import MediaState
 from burners.usb import FatImageTarget, UsbBurner
 from support.burner_media import make_iso, make_tree
-from support.cli import REPO, run_json
+from support.cli import REPO, run, run_json
 
 CONTROLLER = REPO / "tests" / "support" / "umockdev_ctl.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -24,8 +24,10 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 def test_devices_on_a_machine_without_drives_is_an_empty_list(tmp_path: Path) -> None:
     if any(Path("/dev").glob("sr*")):
         pytest.skip("this machine has an optical drive; the empty case needs one without")
-    doc = run_json("devices", home=tmp_path / "home")
-    assert doc == {"devices": [], "burners": []}
+    home = tmp_path / "home"
+    assert run("init", home=home).returncode == 0
+    doc = run_json("devices", home=home)
+    assert doc["devices"] == [] and [b["name"] for b in doc["burners"]] == ["folder"]  # the folder burner
 
 
 def test_udev_properties_are_described_and_classified(tmp_path: Path) -> None:
@@ -72,6 +74,7 @@ def hotplug(tmp_path_factory: pytest.TempPathFactory) -> dict:
     blank = FatImageTarget.create(work / "blank.img", 40 * 1024 * 1024, "EMPTY")
     dicom = FatImageTarget.create(work / "dicom.img", 40 * 1024 * 1024, "CLINIC")
     UsbBurner(dicom).write_tree(disc_tree, label="CLINIC")
+    assert run("init", home=work / "home").returncode == 0  # `devices` lists the home's burners too
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "UMOCKDEV_DIR")}
     env["PYTHONPATH"] = str(REPO)
     result = subprocess.run(

@@ -35,7 +35,7 @@ def compose(job: ExportJob) -> Composed:
 
     files = {study.accession_number: _dicom_files(Path(study.folder)) for study in job.retrieved.studies}
     sources = [path for paths in files.values() for path in paths]
-    found_reports, report_instances = reports.gather(job, files)
+    found_reports, report_instances, warnings = reports.gather(job, files)
     sources += report_instances
     total = sum(p.stat().st_size for p in sources)
     kind = medium_kind(job, total)
@@ -61,7 +61,7 @@ def compose(job: ExportJob) -> Composed:
                               studies=sorted({h.study_instance_uid for h in disc_headers})))
     letter, labels = documents.write_print_documents(job, discs, headers, kind, found_reports)
     return Composed(medium=kind, profile=profile.name, discs=discs, conversions=conversions, viewer=viewer_reports,
-                    reports=found_reports, cover_letter=letter, labels=labels)
+                    reports=found_reports, cover_letter=letter, labels=labels, warnings=warnings)
 
 
 def _dicom_files(folder: Path) -> list[Path]:

@@ -284,6 +284,7 @@ def document(job: ExportJob) -> dict[str, Any]:
         "conversions": [c.model_dump(mode="json", by_alias=True) for c in composed.conversions],
         "viewer": composed.viewer,
         "seconds": dict(job.stages.seconds),
+        "warnings": list(composed.warnings),
     }
 
 

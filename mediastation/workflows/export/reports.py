@@ -16,11 +16,12 @@ REPORT_TITLE = "Lausunto / Utlåtande / Report"
 Reports = dict[str, list[ReportEntry]] | None  # accession number -> its reports; None: images only
 
 
-def gather(job: ExportJob, study_files: dict[str, list[Path]]) -> tuple[Reports, list[Path]]:
+def gather(job: ExportJob, study_files: dict[str, list[Path]]) -> tuple[Reports, list[Path], list[str]]:
     """Find and render every study's report: (the reports by accession number, the encapsulated
-    instances to add to the file-set). `study_files`: accession number -> the study's files."""
+    instances to add to the file-set, warnings for the result). `study_files`: accession number ->
+    the study's files."""
     if job.request.content == "images_only":
-        return None, []
+        return None, [], []
     settings = job.env.settings
     folder = job.env.home_path(settings.reports.folder) if settings.reports.folder else None
     given = {acc: Path(path) for acc, path in job.params.reports.items()}
@@ -37,9 +38,11 @@ def gather(job: ExportJob, study_files: dict[str, list[Path]]) -> tuple[Reports,
             "no report is available for " + ", ".join(missing) + "; give one with --report ACCESSION=FILE, "
             "or set [reports] missing = \"warn\" to send the images without it",
             details={"missing_reports": missing})
-    if missing:
-        job.progress(0, None, f"warning: no report for {', '.join(missing)}")
-    return found, extra
+    # A warning is part of the result (and printed by the caller), not a progress line that a
+    # throttled printer may drop.
+    warnings = [f"no report for {', '.join(missing)}: the letter says none is available "
+                "([reports] missing = \"warn\")"] if missing else []
+    return found, extra, warnings
 
 
 def _study_reports(job: ExportJob, study: Any, files: list[Path], folder: Path | None,

@@ -102,6 +102,7 @@ class Composed(Model):
     reports: dict[str, list[ReportEntry]] | None = None  # None: the request asked for images only
     cover_letter: str | None = None              # staged in the job's print folder
     labels: list[str] = []
+    warnings: list[str] = []                     # told in the result, e.g. a study without a report
 
 
 class PackagedDisc(Model):
