@@ -86,6 +86,9 @@ class RegisterEntry(Section):
     route_code: str | None = None
     route_rule: str = "R3"
     uusimaa_area: bool = False
+    ae_title: AETitle | None = None  # the register's DICOM node (R5 copies between registers)
+    host: str | None = None
+    port: Port | None = None
 
 
 class LegalBasisEntry(Section):
@@ -102,6 +105,9 @@ class ElectronicDestinationEntry(Section):
     ae_title: AETitle
     host: str
     port: Port
+    method: Literal["relay", "c-move"] = "relay"  # relay: retrieve + C-STORE; c-move: the archive moves
+    transfer_syntaxes: list[str] = []             # what the destination accepts ([]: what it negotiates)
+    commitment: bool = False                      # it answers storage commitment (else C-FIND counts)
 
 
 class HospitalArchiveEntry(Section):
@@ -346,8 +352,7 @@ def release_policy(settings: Settings, home: Path) -> "ReleasePolicy":
                 "electronic_destinations": ElectronicDestination, "hospital_archives": HospitalArchive}
     for key, build in builders.items():
         if key in merged:
-            kwargs[key] = tuple(build(**{k: tuple(v) if isinstance(v, list) else v for k, v in item.items()})
-                                for item in merged[key])
+            kwargs[key] = tuple(build(**_entry(key, item)) for item in merged[key])
     if "uusimaa_parties" in merged:
         kwargs["uusimaa_parties"] = tuple(merged["uusimaa_parties"])
     kwargs["cd_capacity_bytes"] = int(settings.burners.cd_capacity_mb * 1_000_000)
@@ -437,6 +442,22 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None) + " }"
     raise TypeError(f"no TOML spelling for {type(value).__name__}")
+
+
+def _entry(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A [release] list entry as the domain's constructor takes it: lists as tuples, a register's
+    ae_title/host/port as its node."""
+    from mediastation.domain.policy import DicomNodeSpec
+
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
+    if key == "registers":
+        node = {k: values.pop(k, None) for k in ("ae_title", "host", "port")}
+        if any(v is not None for v in node.values()):
+            if None in node.values():
+                raise ConfigError(f"[[release.registers]] {item.get('code')}: a register's node needs ae_title, "
+                                  "host and port together")
+            values["node"] = DicomNodeSpec(**node)
+    return values
 
 
 def _release_file(name: str, home: Path) -> ReleaseSection:

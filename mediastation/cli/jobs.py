@@ -36,7 +36,13 @@ def handlers(station: Station) -> dict[str, Any]:
     def import_(job: Any, lease: Any) -> dict[str, Any]:
         return run_import_job(station, job, lease)
 
-    return {"export": export, "import": import_}
+    def transfer(job: Any, lease: Any) -> dict[str, Any]:
+        from mediastation.cli.send import transfer_environment
+        from mediastation.workflows.transfer import run_transfer_job
+
+        return run_transfer_job(transfer_environment(station), job, lease)
+
+    return {"export": export, "import": import_, "transfer": transfer}
 
 
 @click.command()

@@ -28,6 +28,7 @@ COMMANDS = {
     "request": "mediastation.cli.request:request",
     "log": "mediastation.cli.log:log",
     "export": "mediastation.cli.export:export",
+    "send": "mediastation.cli.send:send",
     "fileset": "mediastation.cli.fileset:fileset",
     "import": "mediastation.cli.importing:import_",
     "shipments": "mediastation.cli.shipments:shipments",

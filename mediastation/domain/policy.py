@@ -32,6 +32,27 @@ def _require_text(owner: str, **values: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class DicomNodeSpec:
+    """A DICOM node as configured: AE title, host, port (PS3.8 addressing)."""
+
+    ae_title: str
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        _require_text("DICOM node", ae_title=self.ae_title, host=self.host)
+        if len(self.ae_title) > 16:
+            raise ValueError(f"DICOM node: AE title {self.ae_title!r} is over 16 characters")
+        if not isinstance(self.port, int) or isinstance(self.port, bool) or not 0 < self.port < 65536:
+            raise ValueError(f"DICOM node {self.ae_title}: port {self.port!r} is not 1-65535")
+
+    def same_as(self, ae_title: str, host: str, port: int) -> bool:
+        """The same node: AE titles compare without padding, host names without case."""
+        return (self.ae_title.strip() == ae_title.strip() and self.host.strip().lower() == host.strip().lower()
+                and self.port == port)
+
+
+@dataclass(frozen=True, slots=True)
 class Register:
     """A register inside the PACS (R1).
 
@@ -47,6 +68,7 @@ class Register:
     route_code: str | None = None
     route_rule: str = "R3"
     uusimaa_area: bool = False
+    node: DicomNodeSpec | None = None  # R5: the register's own DICOM node, for copies between registers
 
     def __post_init__(self) -> None:
         _require_text("Register", code=self.code, label=self.label)
@@ -80,14 +102,28 @@ class LegalBasis:
 
 @dataclass(frozen=True, slots=True)
 class ElectronicDestination:
-    """An outside archive reachable over an electronic image link (R6: preferred to media)."""
+    """An outside archive reachable over an electronic image link (R6: preferred to media).
+
+    `method`: "relay" (the station retrieves from the HUS archive and stores to the destination) or
+    "c-move" (the HUS archive moves the studies itself; it must know the destination's AE).
+    `transfer_syntaxes`: what the destination accepts (empty: whatever it negotiates).
+    `commitment`: the destination answers storage commitment (else a C-FIND count verifies)."""
 
     name: str
     ae_title: str
     host: str
     port: int
+    method: str = "relay"
+    transfer_syntaxes: tuple[str, ...] = ()
+    commitment: bool = False
+
+    @property
+    def node(self) -> DicomNodeSpec:
+        return DicomNodeSpec(self.ae_title, self.host, self.port)
 
     def __post_init__(self) -> None:
+        if self.method not in ("relay", "c-move"):
+            raise ValueError(f"ElectronicDestination {self.name}: method {self.method!r} is not relay or c-move")
         _require_text("ElectronicDestination", name=self.name, ae_title=self.ae_title, host=self.host)
         if len(self.ae_title) > 16:
             raise ValueError(f"ElectronicDestination {self.name}: AE title {self.ae_title!r} is over 16 characters")

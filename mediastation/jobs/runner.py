@@ -24,8 +24,16 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from mediastation.errors import MediaStationError
-from mediastation.jobs.model import JobCancelled, JobInterrupted, JobState, JobView, LeaseLost, StageRecord
-from mediastation.jobs.queue import JobQueue
+from mediastation.jobs.model import (
+    FINAL_STATES,
+    JobCancelled,
+    JobInterrupted,
+    JobState,
+    JobView,
+    LeaseLost,
+    StageRecord,
+)
+from mediastation.jobs.queue import JobQueue, now
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -179,3 +187,57 @@ def execute(queue: JobQueue, job: JobView, lease_seconds: float,
             return result.result
         queue.finish(job.job_id, job.owner, JobState.DONE, result=result)
         return result
+
+
+class JobFailedElsewhere(MediaStationError):
+    """The job this command followed, run by another process, ended without a result."""
+
+    code = "job_failed"
+
+
+FOLLOW_POLL = 0.5  # seconds between looks at a job another process runs
+
+
+def run_here_or_follow(queue: JobQueue, job_id: str, *, owner: str, lease_seconds: float,
+                       work: Callable[[JobView, Lease], dict[str, Any] | Finished],
+                       adjust: Callable[[JobView], JobView] = lambda job: job,
+                       announce: Callable[[str], None] = lambda message: None,
+                       subject_key: str = "subject") -> dict[str, Any]:
+    """Run the job in this process (`export ID`, `send ID`), or, when another process holds it,
+    follow it to its end and return its result; take it over if that process dies. `adjust` may
+    change a claimed job's parameters before it runs. Errors of the run here are raised with the
+    job's id and state added to their details."""
+    while True:
+        claimed = queue.claim_id(job_id, owner, lease_seconds=lease_seconds)
+        if claimed is not None:
+            claimed = adjust(claimed)
+            try:
+                return execute(queue, claimed, lease_seconds, work)
+            except MediaStationError as exc:
+                exc.details = {**exc.details, "job_id": job_id, subject_key: claimed.subject,
+                               "state": str(queue.require(job_id).state)}
+                raise
+        followed = _follow(queue, job_id, announce)
+        if followed is not None:
+            return followed
+
+
+def _follow(queue: JobQueue, job_id: str, announce: Callable[[str], None]) -> dict[str, Any] | None:
+    """The result of a job another process holds, once it ends; None when its lease ran out."""
+    announced = ""
+    while True:
+        job = queue.require(job_id)
+        if job.state is JobState.DONE:
+            return dict(job.result or {})
+        if job.state in FINAL_STATES:
+            error = job.error or {}
+            raise JobFailedElsewhere(
+                f"job {job.job_id}, run by another process, ended {job.state}: "
+                f"{error.get('message', 'no reason recorded')}; `mediastation jobs retry {job.job_id}` runs it again",
+                details={"job_id": job.job_id, "state": str(job.state)})
+        if job.state is JobState.QUEUED or (job.lease_until is not None and job.lease_until < now()):
+            return None
+        if job.owner != announced:
+            announce(f"job {job.job_id} is running on {job.owner} (stage {job.stage or '-'}): following it")
+            announced = job.owner
+        time.sleep(FOLLOW_POLL)

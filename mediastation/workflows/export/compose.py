@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from mediastation.files import link_or_copy
 from mediastation.workflows.export import documents, reports
+from mediastation.workflows.retrieval import study_files
 from mediastation.workflows.export.types import (
-    COMPLETE,
     DISC_RESERVE,
     Composed,
     Conversion,
@@ -33,7 +33,7 @@ def compose(job: ExportJob) -> Composed:
     from mediastation.dicom.fileset import read_header
     from mediastation.media.web import ViewerWorkers
 
-    files = {study.accession_number: _dicom_files(Path(study.folder)) for study in job.retrieved.studies}
+    files = {study.accession_number: study_files(Path(study.folder)) for study in job.retrieved.studies}
     sources = [path for paths in files.values() for path in paths]
     found_reports, report_instances, warnings = reports.gather(job, files)
     sources += report_instances
@@ -62,10 +62,6 @@ def compose(job: ExportJob) -> Composed:
     letter, labels = documents.write_print_documents(job, discs, headers, kind, found_reports)
     return Composed(medium=kind, profile=profile.name, discs=discs, conversions=conversions, viewer=viewer_reports,
                     reports=found_reports, cover_letter=letter, labels=labels, warnings=warnings)
-
-
-def _dicom_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != COMPLETE)
 
 
 def medium_kind(job: ExportJob, total_bytes: int) -> str:

@@ -13,15 +13,13 @@ after its last saved stage, and nothing is logged, shipped or billed twice.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mediastation.domain.request import ReleaseRequest
-from mediastation.errors import MediaStationError, disk_error
+from mediastation.errors import disk_error
 from mediastation.jobs.model import (
-    FINAL_STATES,
     JobState,
     JobView,
     Needs,
@@ -29,7 +27,7 @@ from mediastation.jobs.model import (
     worker_id,
 )
 from mediastation.jobs.queue import JobQueue
-from mediastation.jobs.runner import Lease, Pipeline, Stage, execute, run_stages
+from mediastation.jobs.runner import Lease, Pipeline, Stage, run_here_or_follow, run_stages
 from mediastation.store.models import ReleaseRequestRow
 from mediastation.workflows.export.compose import compose
 from mediastation.workflows.export.package import package
@@ -37,7 +35,6 @@ from mediastation.workflows.export.preflight import preflight
 from mediastation.workflows.export.record import record
 from mediastation.workflows.export.retrieve import retrieve
 from mediastation.workflows.export.types import (
-    COMPLETE,
     Composed,
     ExportEnvironment,
     ExportJob,
@@ -51,9 +48,7 @@ from mediastation.workflows.export.types import (
 )
 from mediastation.workflows.export.verify import verify
 from mediastation.workflows.export.write import write
-
-FOLLOW_POLL = 0.5  # seconds between looks at a job another process runs
-
+from mediastation.workflows.retrieval import COMPLETE
 
 def _write_here(job: ExportJob) -> Written:
     """Once media are written they are on this station: only it can verify and finish the job."""
@@ -157,23 +152,12 @@ def run_export(env: ExportEnvironment, options: ExportOptions, *, queue_only: bo
     if queue_only:
         return ExportResult(job.job_id, job.subject, str(job.state), queued_document(job, created))
     queue = JobQueue(env.database)
-    owner = worker_id(env.settings.station.name)
-    lease_seconds = env.settings.jobs.lease_seconds
-    while True:
-        claimed = queue.claim_id(job.job_id, owner, lease_seconds=lease_seconds)
-        if claimed is not None:
-            claimed = _with_options(queue, claimed, options)
-            try:
-                document = execute(queue, claimed, lease_seconds, lambda j, lease: run_export_job(env, j, lease))
-            except MediaStationError as exc:
-                state = queue.require(claimed.job_id).state
-                exc.details = {**exc.details, "job_id": claimed.job_id, "request_id": claimed.subject,
-                               "state": str(state)}
-                raise
-            return ExportResult(claimed.job_id, claimed.subject, "done", document)
-        followed = _follow(env, queue, job.job_id)
-        if followed is not None:
-            return followed
+    document = run_here_or_follow(
+        queue, job.job_id, owner=worker_id(env.settings.station.name), lease_seconds=env.settings.jobs.lease_seconds,
+        work=lambda claimed, lease: run_export_job(env, claimed, lease),
+        adjust=lambda claimed: _with_options(queue, claimed, options),
+        announce=lambda message: env.progress(0, None, message), subject_key="request_id")
+    return ExportResult(job.job_id, job.subject, "done", document)
 
 
 def _with_options(queue: JobQueue, job: JobView, options: ExportOptions) -> JobView:
@@ -200,32 +184,6 @@ def _merged_params(job: JobView, options: ExportOptions) -> ExportParams:
         if options.medium:
             changes["medium"] = options.medium
     return params.model_copy(update=changes)
-
-
-def _follow(env: ExportEnvironment, queue: JobQueue, job_id: str) -> ExportResult | None:
-    """Wait for the job another process holds; None when its lease ran out (take it over)."""
-    announced = ""
-    while True:
-        job = queue.require(job_id)
-        if job.state is JobState.DONE:
-            return ExportResult(job.job_id, job.subject, "done", dict(job.result or {}))
-        if job.state in FINAL_STATES:
-            error = job.error or {}
-            raise ExportRefused(f"job {job.job_id}, run by another process, ended {job.state}: "
-                                f"{error.get('message', 'no reason recorded')}; `mediastation jobs retry {job.job_id}`",
-                                details={"job_id": job.job_id, "state": str(job.state)})
-        if job.state is JobState.QUEUED or (job.lease_until is not None and job.lease_until < _now()):
-            return None
-        if job.owner != announced:
-            env.progress(0, None, f"job {job.job_id} is running on {job.owner} (stage {job.stage or '-'}): following it")
-            announced = job.owner
-        time.sleep(FOLLOW_POLL)
-
-
-def _now() -> Any:
-    from mediastation.jobs.queue import now
-
-    return now()
 
 
 def run_export_job(env: ExportEnvironment, job: JobView, lease: Lease) -> dict[str, Any]:

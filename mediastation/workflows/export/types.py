@@ -27,7 +27,6 @@ MB = 1_000_000
 # Space each disc keeps for what is not DICOM: README, INDEX.HTM, LETTER.PDF, the viewer's code,
 # the DICOMDIR's fixed part and the ISO 9660 / Joliet structures.
 DISC_RESERVE = 8 * MB
-COMPLETE = "COMPLETE.json"
 
 
 class ExportRefused(MediaStationError):
@@ -247,6 +246,3 @@ def today_helsinki() -> date:
 
     return helsinki_date(datetime.now(timezone.utc))
 
-
-def safe_name(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in text) or "_"
