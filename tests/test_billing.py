@@ -69,7 +69,7 @@ def price_list() -> PriceList:
     return parse_price_list(PRICE_LIST.format(items=items))
 
 
-def export_event(key: str = "export:J-1", *, payer: str = "1234567-8", day: date = date(2026, 11, 3),
+def export_event(key: str = "export:J-1", *, payer: str = "1234567-1", day: date = date(2026, 11, 3),
                  studies: int = 2, media: int = 2, kind: str = "media_export", category: str = "organisation") -> BillableEvent:
     return BillableEvent(key=key, kind=kind, service_date=day, payer=payer, payer_category=category,
                          reference="R-ABCD-EFGH", studies=studies, media=media,
@@ -138,7 +138,7 @@ def test_a_credit_line_cancels_the_original_once(database: Database) -> None:
 
 def test_exporting_a_period_twice_gives_the_same_lines(database: Database) -> None:
     bill_event(database, export_event("a", day=date(2026, 11, 2)), price_list())
-    bill_event(database, export_event("b", day=date(2026, 11, 30), payer="7654321-0"), price_list())
+    bill_event(database, export_event("b", day=date(2026, 11, 30), payer="7654321-2"), price_list())
     bill_event(database, export_event("outside", day=date(2026, 12, 1)), price_list())
     first = export_lines(database, start=date(2026, 11, 1), end=date(2026, 11, 30), fmt="json")
     second = export_lines(database, start=date(2026, 11, 1), end=date(2026, 11, 30), fmt="json")
@@ -180,7 +180,7 @@ def test_finvoice_files_per_payer_with_totals_equal_to_the_rows(database: Databa
     bill_event(database, export_event("a", studies=1, media=1), price_list())
     bill_event(database, export_event("b", studies=3, media=3), price_list())
     bill_event(database, export_event("c", kind="postage", studies=0, media=0), price_list())
-    bill_event(database, export_event("d", payer="7654321-0", kind="import", studies=3, media=1), price_list())
+    bill_event(database, export_event("d", payer="7654321-2", kind="import", studies=3, media=1), price_list())
     to_credit = InvoiceLineRepository(database).by_event("a")[0]
     credit_line(database, to_credit.line_id, "duplicate", on=date(2026, 11, 10))
     out = tmp_path / "finvoice"
@@ -212,11 +212,11 @@ def test_finvoice_files_per_payer_with_totals_equal_to_the_rows(database: Databa
             assert [child.tag for child in row][-5:] == ["RowVatRatePercent", "RowVatCode", "RowVatAmount",
                                                          "RowVatExcludedAmount", "RowAmount"]
         payers[root.findtext("BuyerPartyDetails/BuyerPartyIdentifier")] = (len(rows), gross, root)
-    rows, gross, root = payers["1234567-8"]
+    rows, gross, root = payers["1234567-1"]
     # a: COPY 25 + HANDLING 3.33+0.85; b: COPY 50 + HANDLING 9.99+2.55; c: POSTAGE 3.50+0.89; credit of a's COPY -25
     assert rows == 6 and gross == Decimal("71.11")
     assert {r.findtext("RowVatRatePercent") for r in root.findall("InvoiceRow")} == {"0", "25,5"}
-    assert payers["7654321-0"][:2] == (1, Decimal("28.00"))
+    assert payers["7654321-2"][:2] == (1, Decimal("28.00"))
     again = export_lines(database, start=date(2026, 11, 1), end=date(2026, 11, 30), fmt="finvoice", out=out,
                          seller=seller)
     assert [p.read_bytes() for p in again.files] == [p.read_bytes() for p in result.files]

@@ -122,7 +122,7 @@ def test_a_returned_shipment_reopens_its_request(home: Path, home_db: Database) 
 def _bill(home: Path, home_db: Database) -> list[str]:
     price_list = load_price_list(home / "price_list.toml")
     ids = []
-    for n, (payer, studies) in enumerate([("1234567-8", 1), ("1234567-8", 3), ("2345678-9", 2)]):
+    for n, (payer, studies) in enumerate([("1234567-1", 1), ("1234567-1", 3), ("2345678-0", 2)]):
         ids += bill_event(home_db, BillableEvent(f"export:J-{n}", "media_export", date(2026, 11, 3 + n), payer,
                                                   "organisation", f"R-AAAA-000{n}", studies=studies, media=1,
                                                   medium_kind="usb"), price_list)

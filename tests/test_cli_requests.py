@@ -21,6 +21,7 @@ EXAMPLE_OUTCOMES = {
     "requests/refused_invalid_hetu.json": ("refused", 1, "invalid_hetu"),
     "requests/refused_missing_fields.json": ("refused", 1, "missing_field"),
     "requests/release_cd.json": ("release", 0, "postal_delivery_week"),
+    "first_release.json": ("release", 0, "postal_delivery_week"),  # the README's, for `init --samples`
     "requests/release_electronic.json": ("release", 0, "electronic_preferred"),
     "requests/route_defence_forces.json": ("route", 0, "defence_forces_register"),
     "requests/route_reports_only.json": ("route", 0, "reports_only"),

@@ -395,3 +395,70 @@ def test_config_show_prints_the_settings_in_force_as_valid_toml(tmp_path: Path) 
     assert release_policy(settings, home) == in_force  # the lists printed are the lists in force
     doc = run_json("config", "show", home=home)
     assert doc["effective"] == shown
+
+
+def test_lists_have_column_headers(sample_home: Path, tmp_path: Path) -> None:
+    assert run("request", "list", home=sample_home).stdout.strip() == "no requests"
+    request_id = add_request(sample_home, tmp_path)
+    header, row = run("request", "list", home=sample_home).stdout.splitlines()
+    assert header.split()[:5] == ["request", "received", "decision", "channel", "state"]
+    assert row.startswith(request_id) and "2026-11-26 09:12" in row  # Helsinki time, as received
+    assert row.index("release") == header.index("decision")
+    run_json("export", request_id, "--to", str(tmp_path), home=sample_home, timeout=600)
+    header, row = run("shipments", "list", home=sample_home).stdout.splitlines()
+    assert header.split() == ["shipment", "state", "request", "posted", "due", "tracking", "recipient"]
+    assert row.index("prepared") == header.index("state") and row.index(request_id) == header.index("request")
+
+
+def test_the_actor_is_the_person_when_the_account_names_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mediastation.cli.request import actor
+
+    monkeypatch.delenv("MEDIASTATION_USER", raising=False)
+    names = {"lvirtanen": "Liisa Virtanen", "root": "root", "svc": ""}
+    assert actor(None, login="lvirtanen", full_name=names.get) == "Liisa Virtanen (lvirtanen)"
+    assert actor(None, login="root", full_name=names.get) == "root"
+    assert actor(None, login="svc", full_name=names.get) == "svc"
+    assert actor("Sari Laine", login="lvirtanen", full_name=names.get) == "Sari Laine"
+    monkeypatch.setenv("MEDIASTATION_USER", "Pekka Post")
+    assert actor(None, login="lvirtanen", full_name=names.get) == "Pekka Post"
+
+
+def test_an_empty_folder_scan_says_there_are_no_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    lines = run("import", "scan", str(empty), home=tmp_path / "never").stdout.splitlines()
+    assert "files: none" in lines and not any(line.rstrip() == "files:" for line in lines)
+
+
+def test_the_disc_label_names_the_file_set_and_the_request(sample_home: Path, tmp_path: Path) -> None:
+    request_id = add_request(sample_home, tmp_path)
+    doc = run_json("export", request_id, "--to", str(tmp_path), home=sample_home, timeout=600)
+    (medium,) = doc["media"]
+    label = subprocess.run(["pdftotext", "-layout", medium["label"], "-"], capture_output=True, text=True,
+                           timeout=60).stdout
+    assert medium["fileset_id"] in label and request_id in label
+    assert "1/1" not in label  # the disc number is for spanned sets only
+
+
+def test_finvoice_names_the_buyer_by_its_business_id_and_warns_of_payers_without_one(sample_home: Path,
+                                                                                     tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    request_id = add_request(sample_home, tmp_path)
+    run_json("export", request_id, "--to", str(tmp_path), home=sample_home, timeout=600)
+    period = ("--from", "2000-01-01", "--to", "2100-12-31", "--format", "finvoice")
+    result = run("billing", "export", *period, "--out", str(tmp_path / "fin1"), "--json", home=sample_home)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    (unnamed,) = [w for w in doc["warnings"] if "business ID" in w]
+    assert "Terveystalo Kamppi" in unnamed and f"warning: {unnamed}" in result.stderr
+    (path,) = doc["files"]
+    buyer = ET.parse(path).getroot().find("BuyerPartyDetails")
+    assert buyer.find("BuyerPartyIdentifier") is None and buyer.findtext("BuyerOrganisationName") == "Terveystalo Kamppi"
+    price_list = sample_home / "price_list.toml"
+    price_list.write_text(price_list.read_text(encoding="utf-8")
+                          + '\n[[payers]]\nname = "Terveystalo Kamppi"\nbusiness_id = "0112038-9"\n', encoding="utf-8")
+    doc = run_json("billing", "export", *period, "--out", str(tmp_path / "fin2"), home=sample_home)
+    assert not [w for w in doc.get("warnings", []) if "business ID" in w]
+    (path,) = doc["files"]
+    assert ET.parse(path).getroot().findtext("BuyerPartyDetails/BuyerPartyIdentifier") == "0112038-9"

@@ -42,13 +42,14 @@ def billing_export(station: Station, start: date, end: date, fmt: str, out: Path
 
     if fmt == "csv" and out is None and station.json:
         raise InputError("--json prints one JSON document: with --format csv give --out FILE (or use --format json)")
-    seller = Seller()
+    seller, prices = Seller(), None
     if fmt == "finvoice" and price_list_path(station).is_file():
-        seller = load_price_list(price_list_path(station)).seller
+        prices = load_price_list(price_list_path(station))
+        seller = prices.seller
     result = export_lines(station.database(), start=start, end=end, fmt=fmt, out=out.resolve() if out else None,  # type: ignore[arg-type]
-                          unsent_only=unsent, mark_sent=mark_sent, seller=seller)
+                          unsent_only=unsent, mark_sent=mark_sent, seller=seller, price_list=prices)
     summary = {"format": fmt, "from": start.isoformat(), "to": end.isoformat(), **result.summary()}
-    warnings = price_list_warnings(price_list_path(station))
+    warnings = price_list_warnings(price_list_path(station)) + result.warnings
     for warning in warnings:
         stderr(f"warning: {warning}")
     if warnings:

@@ -137,7 +137,7 @@ def environment(station: Station) -> Any:
 
 def _scan_text(doc: dict[str, Any]) -> str:
     lines = [f"{doc['medium']}  (DICOMDIR: {doc['dicomdir']})",
-             "files: " + ", ".join(f"{k} {v}" for k, v in sorted(doc["counts"].items()))]
+             "files: " + (", ".join(f"{k} {v}" for k, v in sorted(doc["counts"].items())) or "none")]
     for problem in doc["dicomdir_problems"]:
         lines.append(f"  DICOMDIR: {problem}")
     for group in doc["patients"]:

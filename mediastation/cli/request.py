@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -17,9 +18,24 @@ from mediastation.errors import EXIT_OK, EXIT_REFUSED
 ACTOR_ENV = "MEDIASTATION_USER"
 
 
-def actor(by: str | None) -> str:
-    """Who does it: --by, else MEDIASTATION_USER, else the logged-in user (R13 records who)."""
-    return by or os.environ.get(ACTOR_ENV) or getpass.getuser()
+def actor(by: str | None, *, login: str | None = None, full_name: Callable[[str], str] | None = None) -> str:
+    """Who does it: --by, else MEDIASTATION_USER, else the logged-in user (R13 records who) by the
+    person's name when the account has one: "Liisa Virtanen (lvirtanen)", not just "lvirtanen"."""
+    if by or os.environ.get(ACTOR_ENV):
+        return by or os.environ[ACTOR_ENV]
+    login = login or getpass.getuser()
+    name = (full_name or account_name)(login)
+    return f"{name} ({login})" if name and name != login else login
+
+
+def account_name(login: str) -> str:
+    """The person's name of a login account (the passwd GECOS field's first part), "" when none."""
+    import pwd
+
+    try:
+        return pwd.getpwnam(login).pw_gecos.split(",")[0].strip()
+    except KeyError:
+        return ""
 
 
 def policy(station: Station) -> ReleasePolicy:
@@ -80,13 +96,10 @@ def request_add(station: Station, file: str, by: str | None) -> int:
 
 
 def row_document(row: Any, *, full: bool) -> dict[str, Any]:
-    document = {"request_id": row.request_id, "received_at": row.received_at, "patient_hetu": row.patient_hetu,
-                "patient_name": row.patient_name, "destination": row.destination, "decision": row.decision,
-                "channel": row.channel, "state": row.state, "added_by": row.added_by,
-                "created_at": row.created_at.isoformat() if row.created_at else None}
-    if full:
-        document.update(request=row.request_json, decision_detail=row.decision_json)
-    return document
+    """The stored request's document (the desk's API answers the same: workflows/requests.py)."""
+    from mediastation.workflows.requests import request_document
+
+    return request_document(row, full=full)
 
 
 @request.command("show")
@@ -115,6 +128,24 @@ def request_list(station: Station, decision: str | None, state: str | None, limi
     from mediastation.store.requests import RequestRepository
 
     rows = RequestRepository(station.database()).list(decision=decision, state=state, limit=limit)
-    lines = [f"{r.request_id}  {r.received_at[:16]}  {r.decision:<17} {r.channel or '-':<13} {r.state:<9} "
-             f"{r.patient_name} -> {r.destination}" for r in rows]
-    station.emit({"requests": [row_document(r, full=False) for r in rows]}, "\n".join(lines) or "no requests")
+    line = "{:<11}  {:<16}  {:<17} {:<13} {:<9} {}".format
+    lines = [line(r.request_id, received_text(r.received_at), r.decision, r.channel or "-", r.state,
+                  f"{r.patient_name} -> {r.destination}") for r in rows]
+    header = line("request", "received", "decision", "channel", "state", "patient -> destination")
+    station.emit({"requests": [row_document(r, full=False) for r in rows]},
+                 "\n".join([header, *lines]) if lines else "no requests")
+
+
+def received_text(value: str) -> str:
+    """A stored receipt time (ISO 8601, any offset) as Helsinki wall-clock time, to the minute."""
+    from datetime import datetime
+
+    from mediastation.domain.request import HELSINKI
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value[:16]
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(HELSINKI).strftime("%Y-%m-%d %H:%M")

@@ -38,14 +38,17 @@ def _today() -> date:
     return today()
 
 
+SHIPMENT_COLUMNS = "{:<11}  {:<9}  {:<11}  {:<10}  {:<10}  {:<13}  {}".format
+SHIPMENT_HEADER = SHIPMENT_COLUMNS("shipment", "state", "request", "posted", "due", "tracking", "recipient")
+
+
 def shipment_line(document: dict[str, Any]) -> str:
-    tracking = document["tracking"] or "-"
-    due = document["due_on"] or "-"
+    """One shipment in the columns of SHIPMENT_HEADER."""
     late = "  OVERDUE" if document.get("overdue") else ""
     recipient = document["recipient"]
-    return (f"{document['shipment_id']}  {document['state']:<9}  {document['request_id']}  posted "
-            f"{document['posted_on'] or '-'}  due {due}  {tracking}  -> {recipient['name']}, "
-            f"{recipient['city']}{late}")
+    return SHIPMENT_COLUMNS(document["shipment_id"], document["state"], document["request_id"],
+                            document["posted_on"] or "-", document["due_on"] or "-", document["tracking"] or "-",
+                            f"{recipient['name']}, {recipient['city']}{late}")
 
 
 @click.group()
@@ -68,7 +71,7 @@ def shipments_list(station: Station, overdue: bool, on: date | None, state: str 
     documents = [s.to_json(on=day) for s in found]
     empty = "no overdue shipments" if overdue else "no shipments"
     station.emit({"shipments": documents, "on": day.isoformat()},
-                 "\n".join(shipment_line(d) for d in documents) or empty)
+                 "\n".join([SHIPMENT_HEADER, *(shipment_line(d) for d in documents)]) if documents else empty)
 
 
 def _emit_change(station: Station, change: Any, verb: str) -> None:

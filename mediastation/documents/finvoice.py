@@ -50,8 +50,11 @@ def invoice_number(payer: str, lines: Sequence[InvoiceLine], end: date) -> str:
     return f"MS-{end:%Y%m%d}-{digest[:8].upper()}"
 
 
-def finvoice_invoice(*, seller: Seller, payer: str, lines: Sequence[InvoiceLine], start: date, end: date) -> FinvoiceFile:
-    """The Finvoice 3.0 document of one payer's lines in [start, end]."""
+def finvoice_invoice(*, seller: Seller, payer: str, lines: Sequence[InvoiceLine], start: date, end: date,
+                     buyer_id: str | None = None) -> FinvoiceFile:
+    """The Finvoice 3.0 document of one payer's lines in [start, end]. `buyer_id`: the payer's
+    business ID (Y-tunnus), BuyerPartyIdentifier; left out when unknown (never the name: the
+    invoicing system matches customers by it)."""
     if not lines:
         raise ValueError("an invoice needs at least one line")
     if any(line.payer != payer for line in lines):
@@ -62,7 +65,8 @@ def finvoice_invoice(*, seller: Seller, payer: str, lines: Sequence[InvoiceLine]
     root = ET.Element("Finvoice", {"Version": "3.0", f"{{{XSI}}}noNamespaceSchemaLocation": "Finvoice3.0.xsd"})
     _seller(root, seller)
     buyer = ET.SubElement(root, "BuyerPartyDetails")
-    _text(buyer, "BuyerPartyIdentifier", payer)
+    if buyer_id:
+        _text(buyer, "BuyerPartyIdentifier", buyer_id)
     _text(buyer, "BuyerOrganisationName", payer)
     details = ET.SubElement(root, "InvoiceDetails")
     credit_note = sums.gross < 0

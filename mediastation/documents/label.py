@@ -8,7 +8,9 @@ can place it 1:1; the circles are drawn thin and light as a cutting and alignmen
 Every line is centred on the disc and sized to the chord of the printable ring at its height, so
 nothing prints on the hub or past the rim whatever the name's length (it shrinks, then is cut).
 Content (b7, b37): institution, patient name, birth date, study dates, "DICOM + WEB" (or "DICOM"
-without the viewer), disc n/m when spanning, creation date, a confidentiality marking.
+without the viewer), disc n/m when spanning, the file-set id and the request id (which match the
+disc to its cover letter, its shipment and the disclosure log), creation date, a confidentiality
+marking.
 """
 
 from __future__ import annotations
@@ -54,15 +56,17 @@ def write_disc_label(
     created: date,
     institution: str = "HUS",
     language: str = "fi",
+    request_id: str = "",
 ) -> Path:
     """Write the label PDF for one medium to `path` atomically and return the path.
 
     `patient_name` is a DICOM PN ("Family^Given") or plain text; `language` picks the words
-    (Syntynyt / Född / Born ...), defaulting to Finnish.
+    (Syntynyt / Född / Born ...), defaulting to Finnish; `request_id` is printed beside the
+    medium's file-set id.
     """
     check_language(language)
     register_fonts()
-    data = _render(patient_name, birth_date, tuple(study_dates), medium, institution, created, language)
+    data = _render(patient_name, birth_date, tuple(study_dates), medium, institution, created, language, request_id)
     return write_bytes_atomic(path, data)
 
 
@@ -75,7 +79,7 @@ class _Line:
 
 
 def _lines(patient_name: str, birth_date: date | None, study_dates: tuple[date, ...], medium: MediumInfo,
-           institution: str, created: date, language: str) -> tuple[list[_Line], list[_Line]]:
+           institution: str, created: date, language: str, request_id: str = "") -> tuple[list[_Line], list[_Line]]:
     """The lines above the hole (from the rim inwards) and below it (from the hub outwards)."""
     above = [_Line(institution, BOLD, 11.0), _Line(person_name(patient_name), BOLD, 13.0, may_wrap=True)]
     if birth_date is not None:
@@ -85,19 +89,22 @@ def _lines(patient_name: str, birth_date: date | None, study_dates: tuple[date, 
     below = [_Line("DICOM + WEB" if medium.viewer_included else "DICOM", BOLD, 10.0)]
     if medium.count > 1:
         below.append(_Line(text(language, "label_disc", index=medium.index, count=medium.count), BOLD, 10.0))
+    ids = "  ".join(part for part in (medium.fileset_id, request_id) if part)
+    if ids:
+        below.append(_Line(ids, REGULAR, 8.0))
     below.append(_Line(text(language, "label_created", date=format_short_date(created, language)), REGULAR, 8.0))
     below.append(_Line(text(language, "label_confidential"), REGULAR, 7.0))
     return above, below
 
 
 def _render(patient_name: str, birth_date: date | None, study_dates: tuple[date, ...], medium: MediumInfo,
-            institution: str, created: date, language: str) -> bytes:
+            institution: str, created: date, language: str, request_id: str = "") -> bytes:
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(SIZE, SIZE), invariant=1, initialFontName=REGULAR, pageCompression=1)
     canvas.setTitle(text(language, "label_disc", index=medium.index, count=medium.count))
     canvas.setCreator(f"mediastation {__version__}")
     _outline(canvas)
-    above, below = _lines(patient_name, birth_date, study_dates, medium, institution, created, language)
+    above, below = _lines(patient_name, birth_date, study_dates, medium, institution, created, language, request_id)
     # Above the hole: from near the rim inwards; below: from the hub's edge outwards.
     top = PRINTABLE_OUTER_MM / 2 - EDGE_MARGIN_MM - 6.0
     _draw_column(canvas, _wrapped(above, top), first_top_mm=top)

@@ -201,6 +201,35 @@ class Seller:
     country: str = "FI"
 
 
+BUSINESS_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
+
+
+def business_id(text: str) -> str | None:
+    """A Finnish business ID (Y-tunnus) `NNNNNNN-C` with its check digit verified, normalised; None
+    for anything else. The check (Finnish Patent and Registration Office): weights 7, 9, 10, 5, 8,
+    4, 2 over the seven digits, r = sum mod 11; r = 0 gives 0, r = 1 is never issued, else 11 - r.
+    An old six-digit ID is written with a leading zero. Finvoice's buyer is identified by it (R19:
+    the invoice goes to the paying organisation)."""
+    match = re.fullmatch(r"\s*(\d{6,7})-(\d)\s*", str(text))
+    if match is None:
+        return None
+    digits = match.group(1).rjust(7, "0")
+    remainder = sum(int(d) * w for d, w in zip(digits, BUSINESS_ID_WEIGHTS)) % 11
+    if remainder == 1:
+        return None
+    check = 0 if remainder == 0 else 11 - remainder
+    return f"{digits}-{check}" if int(match.group(2)) == check else None
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    """A paying organisation as the billing office knows it (`[[payers]]` of the price list): the
+    name invoice lines carry as their payer, and its business ID."""
+
+    name: str
+    business_id: str
+
+
 @dataclass(frozen=True, slots=True)
 class PriceList:
     """Versions that never overlap, and which items each billable event uses."""
@@ -211,6 +240,16 @@ class PriceList:
     events: Mapping[str, tuple[str, ...]]
     seller: Seller = field(default_factory=Seller)
     title: str = ""
+    payers: tuple[Payer, ...] = ()
+
+    def buyer_id(self, payer: str) -> str | None:
+        """The payer's business ID: the payer itself when it is one, else its `[[payers]]` entry's
+        (names compared without case or surrounding spaces); None when unknown."""
+        own = business_id(payer)
+        if own is not None:
+            return own
+        wanted = payer.strip().casefold()
+        return next((p.business_id for p in self.payers if p.name.strip().casefold() == wanted), None)
 
     def version_on(self, day: date) -> PriceListVersion:
         """R19: the version in force on the service date."""
@@ -435,12 +474,13 @@ class PriceListInvalid(ValueError):
                          else f"{source}:" + "".join(f"\n  {p}" for p in problems))
 
 
-TOP_KEYS = {"status", "title", "currency", "seller", "events", "versions"}
+TOP_KEYS = {"status", "title", "currency", "seller", "events", "versions", "payers"}
 VERSION_KEYS = {"valid_from", "valid_to", "items"}
 ITEM_KEYS = {"code", "name_fi", "name_sv", "name_en", "unit", "tiers", "vat_code", "vat_rate", "cost_centre",
              "exempt_payer_categories"}
 TIER_KEYS = {"from_quantity", "price", "per_unit"}
 SELLER_KEYS = set(Seller.__dataclass_fields__)
+PAYER_KEYS = {"name", "business_id"}
 
 
 class _Lines:
@@ -501,6 +541,7 @@ class _Parser:
         if currency not in CURRENCIES:
             self.problem(None, "currency", f"only {', '.join(CURRENCIES)} is supported (got {currency!r})")
         seller = self.seller(data.get("seller", {}))
+        payers = self.payers(data.get("payers", []))
         events = self.events(data.get("events"))
         versions = self.versions(data.get("versions"))
         self.check_overlaps(versions)
@@ -508,7 +549,7 @@ class _Parser:
         if self.problems:
             raise PriceListInvalid(source, self.problems)
         ordered = tuple(v for _i, v in sorted(versions, key=lambda pair: pair[1].valid_from))
-        return PriceList(str(status), str(currency), ordered, events, seller, str(data.get("title", "")))
+        return PriceList(str(status), str(currency), ordered, events, seller, str(data.get("title", "")), payers)
 
     def seller(self, raw: Any) -> Seller:
         if not isinstance(raw, dict):
@@ -516,7 +557,34 @@ class _Parser:
             return Seller()
         for key in sorted(set(raw) - SELLER_KEYS):
             self.problem(None, f"seller.{key}", f"unknown key; allowed: {', '.join(sorted(SELLER_KEYS))}")
+        if raw.get("business_id") and business_id(str(raw["business_id"])) is None:
+            self.problem(None, "seller.business_id", f"{raw['business_id']!r} is not a business ID (Y-tunnus) "
+                         "NNNNNNN-C with a valid check digit")
         return Seller(**{k: str(v) for k, v in raw.items() if k in SELLER_KEYS})
+
+    def payers(self, raw: Any) -> tuple[Payer, ...]:
+        """`[[payers]]`: name = the payer as invoice lines name it, business_id = its Y-tunnus."""
+        if not isinstance(raw, list):
+            self.problem(None, "payers", "must be an array of tables [[payers]] with name and business_id")
+            return ()
+        payers = []
+        for index, entry in enumerate(raw):
+            where = f"payers[{index}]"
+            if not isinstance(entry, dict):
+                self.problem(None, where, "must be a table with name and business_id")
+                continue
+            for key in sorted(set(entry) - PAYER_KEYS):
+                self.problem(None, f"{where}.{key}", f"unknown key; allowed: {', '.join(sorted(PAYER_KEYS))}")
+            name, given = str(entry.get("name", "")).strip(), str(entry.get("business_id", ""))
+            checked = business_id(given)
+            if not name:
+                self.problem(None, f"{where}.name", "the payer's name is required (as invoice lines name it)")
+            if checked is None:
+                self.problem(None, f"{where}.business_id", f"{given!r} is not a business ID (Y-tunnus) NNNNNNN-C "
+                             "with a valid check digit")
+            if name and checked:
+                payers.append(Payer(name, checked))
+        return tuple(payers)
 
     def events(self, raw: Any) -> dict[str, tuple[str, ...]]:
         line = self.lines.events

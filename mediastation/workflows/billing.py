@@ -29,6 +29,7 @@ from mediastation.domain.pricing import (
     PriceListInvalid,
     Seller,
     Totals,
+    business_id,
     credit,
     parse_price_list,
     price,
@@ -143,14 +144,20 @@ class ExportResult:
     files: list[Path] = field(default_factory=list)
     text: str | None = None  # the CSV or JSON text when no --out was given
     marked_sent: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
-        return {"count": len(self.lines), "files": [str(p) for p in self.files], "marked_sent": self.marked_sent,
-                "totals": {"net": str(self.totals.net), "vat": str(self.totals.vat), "gross": str(self.totals.gross)}}
+        summary: dict[str, object] = {
+            "count": len(self.lines), "files": [str(p) for p in self.files], "marked_sent": self.marked_sent,
+            "totals": {"net": str(self.totals.net), "vat": str(self.totals.vat), "gross": str(self.totals.gross)}}
+        if self.warnings:
+            summary["warnings"] = list(self.warnings)
+        return summary
 
 
 def export_lines(database: Database, *, start: date, end: date, fmt: ExportFormat, out: Path | None = None,
-                 unsent_only: bool = False, mark_sent: bool = False, seller: Seller | None = None) -> ExportResult:
+                 unsent_only: bool = False, mark_sent: bool = False, seller: Seller | None = None,
+                 price_list: PriceList | None = None) -> ExportResult:
     """The lines whose service date is in [start, end] as CSV, JSON or Finvoice files.
 
     Files are written whole or not at all (staged, then renamed); `mark_sent` marks the exported
@@ -167,7 +174,7 @@ def export_lines(database: Database, *, start: date, end: date, fmt: ExportForma
     if fmt == "finvoice":
         if out is None:
             raise InputError("--format finvoice writes one file per payer: give --out DIR")
-        result.files = _write_finvoice(out, lines, start, end, seller or Seller())
+        result.files, result.warnings = _write_finvoice(out, lines, start, end, seller or Seller(), price_list)
     else:
         text = lines_csv(lines) if fmt == "csv" else json.dumps(lines_document(lines), ensure_ascii=False, indent=2) + "\n"
         if out is None:
@@ -208,19 +215,28 @@ def lines_csv(lines: list[InvoiceLine]) -> str:
     return buffer.getvalue()
 
 
-def _write_finvoice(folder: Path, lines: list[InvoiceLine], start: date, end: date, seller: Seller) -> list[Path]:
+def _write_finvoice(folder: Path, lines: list[InvoiceLine], start: date, end: date, seller: Seller,
+                    price_list: PriceList | None) -> tuple[list[Path], list[str]]:
+    """One Finvoice file per payer; (the files, a warning naming every payer without a business ID)."""
     from mediastation.documents.finvoice import finvoice_invoice
 
     by_payer: dict[str, list[InvoiceLine]] = {}
     for line in lines:
         by_payer.setdefault(line.payer, []).append(line)
     staged: dict[Path, bytes] = {}
+    unidentified = []
     for payer in sorted(by_payer):
-        invoice = finvoice_invoice(seller=seller, payer=payer, lines=by_payer[payer], start=start, end=end)
+        buyer_id = price_list.buyer_id(payer) if price_list is not None else business_id(payer)
+        if buyer_id is None:
+            unidentified.append(payer)
+        invoice = finvoice_invoice(seller=seller, payer=payer, lines=by_payer[payer], start=start, end=end,
+                                   buyer_id=buyer_id)
         name = f"finvoice_{start:%Y%m%d}-{end:%Y%m%d}_{_slug(payer)}_{invoice.invoice_number[-8:]}.xml"
         staged[folder / name] = invoice.xml
     _write_files(staged)
-    return [path.resolve() for path in staged]
+    warnings = [f"no business ID (Y-tunnus) for {', '.join(unidentified)}: their invoices name no "
+                "BuyerPartyIdentifier; add each as [[payers]] name and business_id in the price list"] if unidentified else []
+    return [path.resolve() for path in staged], warnings
 
 
 def _slug(text: str) -> str:

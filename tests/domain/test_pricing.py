@@ -261,3 +261,38 @@ def test_totals_group_vat_by_code_and_rate() -> None:
     assert result.net == Decimal("54.80") and result.vat == Decimal("1.22") and result.gross == Decimal("56.02")
     assert [(b.vat_code, b.net, b.vat) for b in result.breakdown] == [("E", Decimal("50.00"), Decimal("0.00")),
                                                                       ("S", Decimal("4.80"), Decimal("1.22"))]
+
+
+# -- the payer's business ID (Y-tunnus) for Finvoice's BuyerPartyIdentifier ---------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("1567535-0", "1567535-0"),     # remainder 0: check digit 0
+    ("1234567-1", "1234567-1"),
+    ("7654321-2", "7654321-2"),
+    (" 0112038-9 ", "0112038-9"),
+    ("123456-2", "0123456-2"),      # an old six-digit ID gets its leading zero
+    ("1234567-8", None),            # wrong check digit
+    ("1234567", None),              # no check digit
+    ("1234567-", None),
+    ("12345678-1", None),
+    ("Terveystalo Kamppi", None),
+    ("010594Y9032", None),          # a HETU is no business ID
+    ("0000006-0", None),            # remainder 1: never issued
+])
+def test_business_id_check_digit(text: str, expected: str | None) -> None:
+    from mediastation.domain.pricing import business_id
+
+    assert business_id(text) == expected
+
+
+def test_payers_in_the_price_list_give_the_buyer_id_and_bad_ones_are_named() -> None:
+    from mediastation.domain.pricing import PriceListInvalid
+
+    text = a_list() + '\n[[payers]]\nname = "Terveystalo Kamppi"\nbusiness_id = "0112038-9"\n'
+    prices = parse_price_list(text)
+    assert prices.buyer_id("terveystalo kamppi ") == "0112038-9"
+    assert prices.buyer_id("1234567-1") == "1234567-1"   # a payer named by its business ID
+    assert prices.buyer_id("Mäkelä^Aino") is None
+    with pytest.raises(PriceListInvalid) as bad:
+        parse_price_list(a_list() + '\n[[payers]]\nname = "X Oy"\nbusiness_id = "0112038-1"\n')
+    assert "payers[0].business_id" in str(bad.value)

@@ -137,7 +137,7 @@ def write_print_documents(job: ExportJob, discs: Sequence[Disc], headers: Sequen
         labels.append(str(write_disc_label(
             folder / f"{disc.fileset_id}_label.pdf", patient_name=job.request.patient.name,
             birth_date=_birth_date(job), study_dates=dates, medium=medium, created=today_helsinki(),
-            language=lang)))
+            language=lang, request_id=job.row.request_id)))
     return str(letter), labels
 
 
