@@ -257,6 +257,29 @@ class LogSection(Section):
     key_file: str = "{home}/disclosure.key"
 
 
+class DeskSection(Section):
+    """[desk]: the web desk (`mediastation serve`, docs/desk.md). A host other than loopback without
+    `tls_cert`/`tls_key` starts with a warning (passwords and session cookies would cross the network
+    in clear). `worker`: the desk starts a `mediastation worker` process beside it, so an export or
+    import started at the desk runs without a worker started by hand."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8420
+    public_url: str = ""
+    session_idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+    upload_limit_mb: Annotated[int, Field(ge=1)] = 9000
+    import_roots: list[str] = []
+    tls_cert: str = ""
+    tls_key: str = ""
+    worker: bool = True
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "DeskSection":
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key go together: give both (HTTPS) or neither (HTTP)")
+        return self
+
+
 class Settings(Section):
     """Everything station.toml can say; every table and key has a default."""
 
@@ -273,6 +296,7 @@ class Settings(Section):
     reports: ReportsSection = ReportsSection()
     audit: AuditSection = AuditSection()
     log: LogSection = LogSection()
+    desk: DeskSection = DeskSection()
 
 
 def default_home() -> Path:
@@ -561,6 +585,17 @@ key = ""
 
 [log]
 key_file = "{{home}}/disclosure.key"   # the disclosure log's HMAC key (mode 0600): copy it to every station of a shared database
+
+[desk]                           # the web desk: `mediastation serve` (users: `mediastation users add`)
+host = "127.0.0.1"               # another host than loopback needs tls_cert and tls_key (else a warning)
+port = 8420
+public_url = ""                  # the address people open, when a proxy stands in front
+session_idle_minutes = 30        # a session unused this long is ended
+upload_limit_mb = 9000           # the largest ISO or zip an importer may upload
+import_roots = []                # folders an importer may pick a source from at the desk
+tls_cert = ""                    # with tls_key: serve HTTPS (cookies are then Secure)
+tls_key = ""
+worker = true                    # start a `mediastation worker` beside the desk for its exports and imports
 
 [release]                        # the release rules' data (domain.md R1-R4, R6, R8 c, R12)
 # A list given here replaces the built-in default list as a whole. `mediastation config show`

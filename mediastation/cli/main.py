@@ -38,6 +38,8 @@ COMMANDS = {
     "worker": "mediastation.cli.jobs:worker",
     "jobs": "mediastation.cli.jobs:jobs",
     "audit": "mediastation.cli.audit:audit",
+    "users": "mediastation.cli.users:users",
+    "serve": "mediastation.cli.serve:serve",
 }
 
 

@@ -96,13 +96,10 @@ def request_add(station: Station, file: str, by: str | None) -> int:
 
 
 def row_document(row: Any, *, full: bool) -> dict[str, Any]:
-    document = {"request_id": row.request_id, "received_at": row.received_at, "patient_hetu": row.patient_hetu,
-                "patient_name": row.patient_name, "destination": row.destination, "decision": row.decision,
-                "channel": row.channel, "state": row.state, "added_by": row.added_by,
-                "created_at": row.created_at.isoformat() if row.created_at else None}
-    if full:
-        document.update(request=row.request_json, decision_detail=row.decision_json)
-    return document
+    """The stored request's document (the desk's API answers the same: workflows/requests.py)."""
+    from mediastation.workflows.requests import request_document
+
+    return request_document(row, full=full)
 
 
 @request.command("show")

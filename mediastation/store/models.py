@@ -126,3 +126,35 @@ class AuditSenderRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DeskUserRow(Base):
+    """A person who signs in at the desk (docs/desk.md): roles, an argon2id password hash, the count
+    of wrong passwords since the last good one and the moment a lock ends, the language they chose,
+    and the SHA-256 of their API token (the token itself is shown once and never stored)."""
+
+    __tablename__ = "desk_users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    language: Mapped[str] = mapped_column(String(8), default="")
+    token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DeskSessionRow(Base):
+    """A signed-in browser. The key is the SHA-256 of the cookie's session id, so the table alone
+    (a backup, a read-only leak) does not let anyone sign in; `csrf_token` must come back with every
+    unsafe request of the session; `last_seen` ends it after [desk] session_idle_minutes."""
+
+    __tablename__ = "desk_sessions"
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

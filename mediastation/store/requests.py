@@ -63,12 +63,15 @@ class RequestRepository:
         with self.database.session() as session:
             return session.get(ReleaseRequestRow, request_id.strip().upper())
 
-    def list(self, *, decision: str | None = None, state: str | None = None, limit: int = 200) -> list[ReleaseRequestRow]:
+    def list(self, *, decision: str | None = None, state: str | None = None, hetu: str | None = None,
+             limit: int = 200) -> list[ReleaseRequestRow]:
         query = select(ReleaseRequestRow).order_by(ReleaseRequestRow.created_at.desc()).limit(limit)
         if decision:
             query = query.where(ReleaseRequestRow.decision == decision)
         if state:
             query = query.where(ReleaseRequestRow.state == state)
+        if hetu:
+            query = query.where(ReleaseRequestRow.patient_hetu == hetu)
         with self.database.session() as session:
             return list(session.scalars(query).all())
 

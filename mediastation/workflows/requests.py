@@ -91,6 +91,17 @@ def add_request(database: Database, text: bytes | str, policy: ReleasePolicy, *,
     return AddedRequest(row.request_id, created, CheckedRequest(request, stored))
 
 
+def request_document(row: ReleaseRequestRow, *, full: bool) -> dict[str, Any]:
+    """A stored request as `request list` (full=False) and `request show` (full=True) print it."""
+    document = {"request_id": row.request_id, "received_at": row.received_at, "patient_hetu": row.patient_hetu,
+                "patient_name": row.patient_name, "destination": row.destination, "decision": row.decision,
+                "channel": row.channel, "state": row.state, "added_by": row.added_by,
+                "created_at": row.created_at.isoformat() if row.created_at else None}
+    if full:
+        document.update(request=row.request_json, decision_detail=row.decision_json)
+    return document
+
+
 def get_request(database: Database, request_id: str) -> ReleaseRequestRow:
     row = RequestRepository(database).get(request_id)
     if row is None:

@@ -1,0 +1,28 @@
+"""`/`: today's work for the person's roles."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from mediastation.desk.auth import Caller, desk, signed_in
+from mediastation.desk.render import render
+from mediastation.jobs.queue import JobQueue
+from mediastation.store.requests import RequestRepository
+
+router = APIRouter()
+
+
+@router.get("/")
+def home(request: Request, caller: Caller = Depends(signed_in)) -> Response:
+    database = desk(request).database
+    to_export = running = failed = jobs = None
+    if caller.user.holds("technician"):
+        to_export = [row for row in RequestRepository(database).list(decision="release", state="open", limit=50)
+                     if row.channel in ("cd", "dvd", "usb")]
+    if caller.user.holds_any(("technician", "importer")):
+        queue = JobQueue(database)
+        running = [job.to_json() for job in queue.list(states=["queued", "running"], limit=20)]
+        failed = [job.to_json() for job in queue.list(states=["failed"], limit=20)]
+        jobs = True
+    return render(request, caller, "home.html", to_export=to_export, running=running, failed=failed, jobs=jobs)

@@ -1,0 +1,171 @@
+"""Release requests at the desk: the list, the form with its decision before saving, the request
+page with its export; and `/api/v1/requests`. Every decision comes from `workflows.requests` (the
+same `decide` as `request check`/`request add`), every export from `workflows.export`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from mediastation.desk import forms
+from mediastation.desk.auth import Caller, desk, require
+from mediastation.desk.i18n import label
+from mediastation.desk.render import render
+from mediastation.errors import InputError, MediaStationError
+from mediastation.jobs.queue import JobQueue
+from mediastation.store.requests import RequestRepository
+from mediastation.workflows.requests import (InvalidRequestFile, add_request, check_request, get_request,
+                                             request_document)
+
+router = APIRouter()
+technician = require("technician")
+DECISIONS = ("release", "no_release_needed", "route", "needs_consent", "refused")
+MEDIA = ("cd", "dvd", "usb")
+MEDIUM_CHOICES = ("auto", "cd", "dvd", "dvd-dl", "usb")
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+@router.get("/requests")
+def request_list(request: Request, q: str = "", decision: str = "", caller: Caller = Depends(technician)) -> Response:
+    repository = RequestRepository(desk(request).database)
+    query = q.strip()
+    if query.upper().startswith("R-"):
+        found = repository.get(query)
+        rows = [found] if found is not None else []
+    else:
+        rows = repository.list(decision=decision if decision in DECISIONS else None, hetu=query.upper() or None,
+                               limit=200)
+    return render(request, caller, "requests.html", title=label(caller.language, "request_list"), rows=rows,
+                  q=query, decision=decision, decisions=DECISIONS)
+
+
+def _form_page(request: Request, caller: Caller, state: forms.FormState, *, decision: dict | None = None,
+               problems: list[dict] | None = None, status: int = 200) -> Response:
+    return render(request, caller, "request_form.html", status=status, title=label(caller.language, "form_title"),
+                  sections=forms.SECTIONS, study_fields=forms.STUDY_FIELDS, state=state, defaults=forms.DEFAULTS,
+                  choice_labels=forms.CHOICE_LABELS, decision=decision, problems=problems or [])
+
+
+@router.get("/requests/new")
+def request_form(request: Request, caller: Caller = Depends(technician)) -> Response:
+    return _form_page(request, caller, forms.FormState(dict(forms.DEFAULTS), 2))
+
+
+@router.post("/requests/new")
+def request_submit(request: Request, caller: Caller = Depends(technician)) -> Response:
+    form = caller.form or {}
+    action = str(form.get("action") or "check")
+    state = forms.form_state(form, extra_row=action == "more")
+    if action == "more":
+        return _form_page(request, caller, state)
+    text = json.dumps(forms.document_from_form(form), ensure_ascii=False)
+    context = desk(request)
+    try:
+        if action == "save":
+            added = add_request(context.database, text, context.policy, actor=caller.name, station=context.station)
+            return RedirectResponse(f"/requests/{added.request_id}", status_code=303)
+        checked = check_request(text, context.policy)
+    except InvalidRequestFile as invalid:
+        return _form_page(request, caller, state, problems=invalid.details.get("problems", []), status=422)
+    return _form_page(request, caller, state, decision=checked.decision.to_json())
+
+
+def _request_page(request: Request, caller: Caller, request_id: str, *, error: str = "",
+                  status: int = 200) -> Response:
+    context = desk(request)
+    row = get_request(context.database, request_id)
+    exports = [job.to_json() for job in JobQueue(context.database).for_subject("export", row.request_id)]
+    exportable = row.decision == "release" and row.channel in MEDIA
+    return render(request, caller, "request_page.html", status=status,
+                  title=label(caller.language, "request_title", id=row.request_id), row=row,
+                  document=row.request_json, decision=row.decision_json, exports=exports, exportable=exportable,
+                  media=MEDIUM_CHOICES, burners=context.burner_names(),
+                  default_burner=context.settings.burners.default, error=error)
+
+
+@router.get("/requests/{request_id}")
+def request_page(request: Request, request_id: str, caller: Caller = Depends(technician)) -> Response:
+    return _request_page(request, caller, request_id)
+
+
+def queue_export(request: Request, caller: Caller, request_id: str, medium: Any, burner: Any,
+                 copies: Any = 1) -> dict[str, Any]:
+    """The export job of the request, queued for the worker (`export ID --queue`): its document."""
+    from mediastation.workflows.export import ExportOptions, run_export
+
+    medium = str(medium or "") or None
+    burner = str(burner or "") or None
+    if medium is not None and medium not in MEDIUM_CHOICES:
+        raise InputError(f"medium {medium!r}: use one of {', '.join(MEDIUM_CHOICES)}")
+    if burner is not None and burner not in desk(request).burner_names():
+        raise InputError(f"burner {burner!r} is not one of this station's: {', '.join(desk(request).burner_names())}")
+    if str(copies) != "1":
+        raise InputError("one copy per export: export again for another copy")
+    options = ExportOptions(request_id=request_id, medium=None if medium == "auto" else medium, burner=burner,
+                            actor=caller.name)
+    return run_export(desk(request).export_environment(), options, queue_only=True).document
+
+
+@router.post("/requests/{request_id}/export")
+def request_export(request: Request, request_id: str, caller: Caller = Depends(technician)) -> Response:
+    form = caller.form or {}
+    try:
+        document = queue_export(request, caller, request_id, form.get("medium"), form.get("burner"))
+    except MediaStationError as refused:
+        if refused.code == "not_found":
+            raise
+        return _request_page(request, caller, request_id, error=refused.message, status=409)
+    return RedirectResponse(f"/jobs/{document['job_id']}", status_code=303)
+
+
+# -- JSON API -------------------------------------------------------------------------------------
+
+def _body_text(caller: Caller) -> str:
+    if not isinstance(caller.body, dict):
+        raise InputError("send the request document as a JSON object (interfaces.md \"Release request file\")")
+    return json.dumps(caller.body, ensure_ascii=False)
+
+
+@router.post("/api/v1/requests")
+def api_add(request: Request, caller: Caller = Depends(technician)) -> Response:
+    """Decide and store (like `request add`); the same document twice is one request."""
+    context = desk(request)
+    added = add_request(context.database, _body_text(caller), context.policy, actor=caller.name,
+                        station=context.station)
+    note = "stored" if added.created else "already stored: same request content, nothing added"
+    document = {"request_id": added.request_id, **added.checked.decision.to_json(), "created": added.created,
+                "note": note}
+    return JSONResponse(document, status_code=201 if added.created else 200)
+
+
+@router.post("/api/v1/requests/check")
+def api_check(request: Request, caller: Caller = Depends(technician)) -> dict[str, Any]:
+    """The decision only (like `request check`): nothing is stored."""
+    checked = check_request(_body_text(caller), desk(request).policy)
+    return {"request_id": None, **checked.decision.to_json()}
+
+
+@router.get("/api/v1/requests")
+def api_list(request: Request, decision: str | None = None, state: str | None = None, hetu: str | None = None,
+             limit: int = 200, caller: Caller = Depends(technician)) -> dict[str, Any]:
+    rows = RequestRepository(desk(request).database).list(decision=decision, state=state, hetu=hetu,
+                                                          limit=max(1, min(limit, 100000)))
+    return {"requests": [request_document(row, full=False) for row in rows]}
+
+
+@router.get("/api/v1/requests/{request_id}")
+def api_show(request: Request, request_id: str, caller: Caller = Depends(technician)) -> dict[str, Any]:
+    return request_document(get_request(desk(request).database, request_id), full=True)
+
+
+@router.post("/api/v1/requests/{request_id}/exports")
+def api_export(request: Request, request_id: str, caller: Caller = Depends(technician)) -> Response:
+    """`{"medium", "burner", "copies"}` -> the queued job (`export ID --queue`'s document)."""
+    body = caller.body if isinstance(caller.body, dict) else {}
+    document = queue_export(request, caller, request_id, body.get("medium"), body.get("burner"),
+                            body.get("copies", 1))
+    return JSONResponse(document, status_code=202)
