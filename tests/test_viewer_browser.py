@@ -208,20 +208,22 @@ def test_scrolling_and_window_level(disc, watched) -> None:
 
 
 def test_script_free_pages_list_every_series_and_preview(disc, watched) -> None:
+    """JavaScript off, on the disc extracted as recorded (upper-case names, a case-sensitive copy):
+    every link of the static pages finds its file."""
     page = watched(javascript=False)
-    page.page.goto(_index(disc["lower"]))
+    page.page.goto(_index(disc["upper"]))
     listed = page.page.locator("#series-list [data-series]")
     assert {listed.nth(i).get_attribute("data-series") for i in range(listed.count())} == set(disc["expected"])
     page.page.locator("noscript a", has_text="Image list").click()
     page.page.wait_for_load_state("load")
-    assert page.page.url.endswith("/ihe_pdi/index.htm")
+    assert page.page.url.endswith("/IHE_PDI/INDEX.HTM")
     images = page.page.locator("img")
     assert images.count() == sum(len(v) for v in disc["expected"].values())
     assert page.page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
     assert EVIL_NAME in page.page.locator("h2").all_inner_texts()[0] + "".join(page.page.locator("h2").all_inner_texts())
     assert all(url.startswith(OFFLINE_SCHEMES) for url in page.requests)
     page.page.locator("a", has_text="Radiologinen lausunto").click()  # the report, from the script-free list
-    page.page.wait_for_url("**/reports/r0000001.pdf")
+    page.page.wait_for_url("**/REPORTS/R0000001.PDF")
     assert all(url.startswith(OFFLINE_SCHEMES + (PDF_VIEWER,)) for url in page.requests)
 
 

@@ -162,7 +162,7 @@ def test_previews_use_the_files_window(disc) -> None:
     assert np.abs(preview - expected).mean() < 4  # JPEG q85
 
 
-def test_pages_escape_and_link_lower_case(disc) -> None:
+def test_pages_escape_and_link_the_names_on_the_disc(disc) -> None:
     root_page = (disc.root / "INDEX.HTM").read_text(encoding="utf-8")
     plain = (disc.root / "IHE_PDI" / "INDEX.HTM").read_text(encoding="utf-8")
     assert EVIL_NAME not in root_page and EVIL_NAME not in plain
@@ -172,7 +172,9 @@ def test_pages_escape_and_link_lower_case(disc) -> None:
     xhtml = "{http://www.w3.org/1999/xhtml}"
     sources = [img.get("src") for img in tree.iter(f"{xhtml}img")]
     assert len(sources) == disc.report.previews
-    assert all(src == src.lower() and (disc.root / "IHE_PDI" / src.upper()).is_file() for src in sources)
+    assert all(src == src.upper() and (disc.root / "IHE_PDI" / src).is_file() for src in sources)  # as recorded
+    links = [a.get("href").split("#")[0] for a in tree.iter(f"{xhtml}a")]
+    assert "../INDEX.HTM" in links and all((disc.root / "IHE_PDI" / link).is_file() for link in links)
     for series in _series(_manifest(disc.root)):
         entry = re.search(rf'<li class="series-item" data-series="{re.escape(series["uid"])}"[^>]*>.*?</li>', root_page)
         assert entry and f'<span class="series-description">{series["description"]}</span>' in entry.group(0)
@@ -200,17 +202,17 @@ def _study_block(page: str, uid: str) -> str:
 def test_root_page_links_each_studys_reports_inertly(disc) -> None:
     ct, mr, cr = _study_uids(disc)
     page = (disc.root / "INDEX.HTM").read_text(encoding="utf-8")
-    assert (f'<a class="report-link" href="reports/r0000001.pdf" target="_blank" rel="noopener">'
+    assert (f'<a class="report-link" href="REPORTS/R0000001.PDF" target="_blank" rel="noopener">'
             f'{REPORT_LABEL} – Radiologinen lausunto</a>') in _study_block(page, ct)
-    assert (f'href="reports/r0000002.pdf" target="_blank" rel="noopener">{REPORT_LABEL} – '
+    assert (f'href="REPORTS/R0000002.PDF" target="_blank" rel="noopener">{REPORT_LABEL} – '
             "&lt;script&gt;alert(2)&lt;/script&gt;&quot;&amp;</a>") in _study_block(page, mr)
     assert "report" not in _study_block(page, cr)
-    assert "alert(2)</script>" not in page and "r0000003" not in page and "r0000004" not in page
+    assert "alert(2)</script>" not in page and "R0000003" not in page and "R0000004" not in page
     template = (bundle_dir() / "templates" / "INDEX.HTM").read_text(encoding="utf-8")
     assert page.count("<script") == template.count("<script")  # the viewer's own starter only
     hrefs = re.findall(r'class="report-link" href="([^"]+)"', page)
-    assert sorted(hrefs) == ["reports/r0000001.pdf", "reports/r0000002.pdf"]
-    assert all((disc.root / href.upper()).is_file() for href in hrefs)
+    assert sorted(hrefs) == ["REPORTS/R0000001.PDF", "REPORTS/R0000002.PDF"]  # as the disc records them
+    assert all((disc.root / href).is_file() for href in hrefs)
 
 
 def test_script_free_page_links_each_studys_reports(disc) -> None:
@@ -219,10 +221,10 @@ def test_script_free_page_links_each_studys_reports(disc) -> None:
     tree = ET.fromstring(plain.split("\n", 1)[1])
     xhtml = "{http://www.w3.org/1999/xhtml}"
     links = [(a.get("href"), "".join(a.itertext())) for a in tree.iter(f"{xhtml}a")
-             if (a.get("href") or "").startswith("../reports/")]
-    assert sorted(links) == [("../reports/r0000001.pdf", f"{REPORT_LABEL} – Radiologinen lausunto"),
-                             ("../reports/r0000002.pdf", f"{REPORT_LABEL} – {EVIL_TITLE}")]  # text, not markup
-    assert all((disc.root / "IHE_PDI" / href.upper()).resolve().is_file() for href, _ in links)
+             if (a.get("href") or "").startswith("../REPORTS/")]
+    assert sorted(links) == [("../REPORTS/R0000001.PDF", f"{REPORT_LABEL} – Radiologinen lausunto"),
+                             ("../REPORTS/R0000002.PDF", f"{REPORT_LABEL} – {EVIL_TITLE}")]  # text, not markup
+    assert all((disc.root / "IHE_PDI" / href).resolve().is_file() for href, _ in links)
     body = list(tree.find(f"{xhtml}body"))
     placed = [i for i, el in enumerate(body) if el.get("class") == "report"]
     assert len(placed) == 2 and all(body[i - 1].tag == f"{xhtml}h3" for i in placed)  # right under its study

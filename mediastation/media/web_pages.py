@@ -3,8 +3,11 @@ script-free IHE_PDI/INDEX.HTM.
 
 Everything taken from DICOM headers is data, never markup: the manifest is JSON inside a script
 with `<`, `>`, `&`, U+2028 and U+2029 escaped (so `</script>` in a patient name cannot end the
-script), and the HTML pages escape every value. Links in the static pages are lower-case (the DRG
-media catalogue asks for it; an ISO 9660 disc answers them on Windows, macOS and most Linux mounts).
+script), and the HTML pages escape every value. Links in the static pages name the files as the
+disc records them (upper-case ISO 9660 / Joliet names): that is what Windows, macOS, a Linux mount
+of the disc (Joliet) or a USB stick, and an extracted copy show, and a copy's file system is case
+sensitive. Lower-case links worked only where case does not matter, and broke every preview of an
+extracted disc. (The viewer's script finds the case the disc shows by itself.)
 """
 
 from __future__ import annotations
@@ -86,10 +89,11 @@ def _series_label(series: SeriesEntry) -> str:
 
 
 def _link(path: str | None, strip: str = "") -> str:
-    """A lower-case relative link to a file of the medium."""
+    """A relative link to a file of the medium, named as the disc records it (`strip`: a leading
+    folder the linking page is in)."""
     if not path:
         return ""
-    return path[len(strip):].lower() if strip and path.startswith(strip) else path.lower()
+    return path[len(strip):] if strip and path.startswith(strip) else path
 
 
 def root_index(template: Path, patients: list[PatientEntry], language: str) -> str:
@@ -108,7 +112,7 @@ def root_index(template: Path, patients: list[PatientEntry], language: str) -> s
                 items.append(_root_series_item(series))
             items.append("</ul></div>")
         items.append("</section>")
-    items.append('<p><a class="plain-list" href="ihe_pdi/index.htm">Kuvaluettelo · Bildlista · Image list</a></p>')
+    items.append('<p><a class="plain-list" href="IHE_PDI/INDEX.HTM">Kuvaluettelo · Bildlista · Image list</a></p>')
     return Template(template.read_text(encoding="utf-8")).substitute(
         lang=escape(language), series_list="\n".join(items))
 
@@ -133,10 +137,10 @@ def _root_series_item(series: SeriesEntry) -> str:
     # Both cases as CSS layers: a missing layer is simply not drawn, so the thumbnail shows with
     # JavaScript off on a tree of either case (an <img> could name only one).
     thumb = (f'<span class="thumb" style="background-image:url(\'{escape(_link(series.thumb))}\'),'
-             f'url(\'{escape(series.thumb.upper())}\')"></span>' if series.thumb else "")
+             f'url(\'{escape(series.thumb.lower())}\')"></span>' if series.thumb else "")
     meta = f"{series.modality} · {len(series.images)}"
     return (f'<li class="series-item" data-series="{escape(series.uid)}" data-key="{escape(series.key)}">'
-            f'<a href="ihe_pdi/index.htm#{escape(series.key.lower())}">{thumb}<span class="series-text">'
+            f'<a href="IHE_PDI/INDEX.HTM#{escape(series.key.lower())}">{thumb}<span class="series-text">'
             f'<span class="series-description">{escape(_series_label(series))}</span>'
             f'<span class="series-meta">{escape(meta)}</span></span></a></li>')
 
@@ -147,7 +151,7 @@ _PLAIN_STYLE = ("body{font-family:sans-serif;background:#fff;color:#111;margin:1
 
 
 def plain_index(patients: list[PatientEntry], language: str) -> str:
-    """IHE_PDI/INDEX.HTM: XHTML 1.0 Strict, no script; every preview by a lower-case link."""
+    """IHE_PDI/INDEX.HTM: XHTML 1.0 Strict, no script; every preview linked by its name on the disc."""
     lang = escape(language)
     out = [
         ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
@@ -158,7 +162,7 @@ def plain_index(patients: list[PatientEntry], language: str) -> str:
         f'<style type="text/css">{_PLAIN_STYLE}</style></head><body>',
         f"<h1>{escape(TITLE)}</h1>",
         f'<p class="notice">{escape(NOTICE)}</p>',
-        '<p><a href="../index.htm">Katseluohjelma · Visare · Viewer</a></p>',
+        '<p><a href="../INDEX.HTM">Katseluohjelma · Visare · Viewer</a></p>',
     ]
     for patient in patients:
         ident = " · ".join(v for v in (patient.id, _date(patient.birth_date)) if v)
