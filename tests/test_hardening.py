@@ -6,8 +6,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -462,3 +465,43 @@ def test_finvoice_names_the_buyer_by_its_business_id_and_warns_of_payers_without
     assert not [w for w in doc.get("warnings", []) if "business ID" in w]
     (path,) = doc["files"]
     assert ET.parse(path).getroot().findtext("BuyerPartyDetails/BuyerPartyIdentifier") == "0112038-9"
+
+
+# -- the README's own example, exactly as written --------------------------------------------------------
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+README_REQUEST_ID = "R-7K2M-Q9XD"  # the README's example id: the id `request add` printed goes in its place
+
+
+def readme_first_disc() -> list[list[str]]:
+    """The commands of the README's first-disc block ("The first disc, on a fresh home ...")."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("The first disc, on a fresh home", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_first_disc_runs_as_written_on_a_fresh_home(tmp_path: Path) -> None:
+    """From the repository's folder, on a home that does not exist yet: a verified disc, logged."""
+    work = tmp_path / "clone"
+    work.mkdir()
+    (work / "examples").symlink_to(FIRST_RELEASE.parent)  # run "from this folder", without writing into it
+    env = {**os.environ, "MEDIASTATION_HOME": str(tmp_path / "home")}
+    env.pop("MEDIASTATION_USER", None)
+    commands = readme_first_disc()
+    assert [c[:2] for c in commands] == [["mediastation", "init"], ["mediastation", "request"],
+                                         ["mediastation", "request"], ["mediastation", "export"],
+                                         ["mediastation", "log"]]
+    request_id = None
+    for command in commands:
+        args = [request_id if arg == README_REQUEST_ID else arg for arg in command[1:]]
+        result = subprocess.run([sys.executable, "-m", "mediastation", *args], cwd=work, env=env,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, (command, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        if command[1:3] == ["request", "check"]:
+            assert result.stdout.startswith("release via cd")
+        if command[1:3] == ["request", "add"]:
+            request_id = re.match(r"(R-[0-9A-Z]{4}-[0-9A-Z]{4}): release via cd", result.stdout).group(1)
+    (image,) = (work / "discs").glob("*.iso")
+    assert image.stat().st_size > 1_000_000 and list((work / "discs").glob("*_letter.pdf"))
+    assert "to Terveystalo Kamppi via cd" in result.stdout and "HUSDEMO001" in result.stdout  # log patient
