@@ -63,7 +63,7 @@ def station(tmp_path: Path, repository: Rsyslog, **extra: object) -> tuple[Path,
 
 def export(home: Path, request_id: str, tmp_path: Path, *again: str) -> dict:
     (tmp_path / "out").mkdir(exist_ok=True)
-    return run_json("export", request_id, "--to", str(tmp_path / "out"), *again, home=home, env=ENV, timeout=300)
+    return run_json("export", request_id, "--to", str(tmp_path / "out"), "--mkdir", *again, home=home, env=ENV, timeout=300)
 
 
 def parsed(message: Received) -> ET.Element:
@@ -105,7 +105,7 @@ def test_three_exports_while_the_repository_is_down_arrive_in_order_once(tmp_pat
     (tmp_path / "out").mkdir()
     seqs = []
     for n in range(3):
-        result = run("export", request_id, "--to", str(tmp_path / "out"), *(["--again"] if n else []), "--json",
+        result = run("export", request_id, "--to", str(tmp_path / "out"), "--mkdir", *(["--again"] if n else []), "--json",
                      home=home, env=ENV, timeout=300)
         assert result.returncode == 0, result.stderr
         seqs.append(json.loads(result.stdout)["disclosure_seq"])
