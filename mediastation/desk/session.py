@@ -89,7 +89,7 @@ def logout(request: Request, caller: Caller = Depends(signed_in)) -> Response:
 @router.post("/language")
 def choose_language(request: Request, caller: Caller = Depends(signed_in)) -> Response:
     form = caller.form or {}
-    language = str(form.get("language") or "")
+    language = str(form.get("desk_language") or "")
     set_language(desk(request).database, caller.name, language)
     response = RedirectResponse(auth.local_target(str(form.get("next") or "/")), status_code=303)
     auth.set_language_cookie(response, language, tls=desk(request).tls)

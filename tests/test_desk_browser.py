@@ -1,0 +1,267 @@
+"""The desk in a real browser: Debian's Chromium driven by Playwright (no browser download, as in
+tests/test_viewer_browser.py) against `mediastation serve` on a free port, on a home set up with
+`mediastation init --samples` and people added with `users add`; the desk's own worker runs the
+export. axe-core (npm, pinned in tests/firefox/package.json) checks every page for WCAG 2.1 AA."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from support.cli import EXAMPLES, run_json
+from support.desk import PASSWORD, Client, DeskServer, make_home, start_desk
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+AXE = Path(__file__).parent / "firefox" / "node_modules" / "axe-core" / "axe.min.js"
+EVIL = "<script>alert(1)</script>"
+SERIOUS = ("serious", "critical")
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) is not installed")
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory):
+    home = make_home(tmp_path_factory.mktemp("desk-browser") / "home")
+    server = start_desk(home)
+    yield server
+    server.stop()
+    assert "Traceback" not in server.stderr(), server.stderr()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A browser context with every request, dialog and page error recorded."""
+
+    def __init__(self, browser, desk: DeskServer, *, javascript: bool = True) -> None:
+        self.desk = desk
+        self.context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.set_default_timeout(20000)
+
+    def go(self, path: str):
+        return self.page.goto(self.desk.url + path)
+
+    def sign_in(self, user: str, password: str = PASSWORD) -> None:
+        self.go("/login")
+        self.page.fill('input[name="user"]', user)
+        self.page.fill('input[name="password"]', password)
+        self.page.click('form.login button[type="submit"]')
+        self.page.wait_for_url(self.desk.url + "/")
+
+    def assert_clean(self) -> None:
+        assert self.requests, "no request recorded: the recorder is broken"
+        origin = urlparse(self.desk.url).netloc
+        assert all(urlparse(url).netloc == origin for url in self.requests), self.requests  # nothing from outside
+        assert self.dialogs == [], "a script from the data ran"
+        assert self.errors == []
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def visit(chromium, desk):
+    opened: list[Visit] = []
+
+    def open_visit(**kwargs) -> Visit:
+        opened.append(Visit(chromium, desk, **kwargs))
+        return opened[-1]
+
+    yield open_visit
+    for item in opened:
+        item.close()
+
+
+def _form_values(document: dict, prefix: str = "") -> dict[str, object]:
+    """The request document as the form's field names (`patient.name`, `studies.0.register`, ...)."""
+    values: dict[str, object] = {}
+    for key, value in document.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            values.update(_form_values(value, name + "."))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                values.update(_form_values(item, f"{name}.{index}."))
+        elif value is not None:
+            values[name] = value
+    return values
+
+
+def _fill(page, values: dict[str, object]) -> None:
+    for name, value in values.items():
+        field = page.locator(f'[name="{name}"]')
+        kind = field.evaluate("e => e.tagName.toLowerCase() + ':' + (e.type || '')")
+        if kind == "input:checkbox":
+            field.set_checked(bool(value))
+        elif kind.startswith("select"):
+            field.select_option("true" if value is True else "false" if value is False else str(value))
+        elif kind == "input:datetime-local":
+            field.fill(str(value)[:16])
+        else:
+            field.fill(str(value))
+
+
+def _first_release() -> dict:
+    document = json.loads((EXAMPLES / "first_release.json").read_text(encoding="utf-8"))
+    document["received_at"] = "2026-11-26T09:12"  # the form's local time (Helsinki), as a technician types it
+    return document
+
+
+def test_a_technician_releases_a_cd_from_the_desk(desk: DeskServer, visit) -> None:
+    browser = visit()
+    browser.go("/requests")
+    assert "/login?next=" in browser.page.url  # not signed in: the sign-in page
+    browser.sign_in("tech")
+    browser.page.click('nav a[href="/requests/new"]')
+    _fill(browser.page, _form_values(_first_release()))
+    browser.page.click('button[name="action"][value="check"]')
+    decision = browser.page.locator("section.decision")
+    assert decision.get_attribute("data-decision") == "release"
+    assert "Luovutetaan" in decision.inner_text()
+    reason = browser.page.locator('.reasons li[data-code="postal_delivery_week"]')
+    assert reason.get_attribute("data-rule") == "R16" and "Media lähtee postitse" in reason.inner_text()
+    assert browser.page.locator('[name="patient.name"]').input_value() == "Mäkelä^Aino"  # the form kept its values
+    browser.page.click('button[name="action"][value="save"]')
+    browser.page.wait_for_url("**/requests/R-*")
+    request_id = browser.page.url.rsplit("/", 1)[1]
+    assert browser.page.locator(".patient-name").inner_text() == "Mäkelä^Aino"
+    browser.page.select_option('select[name="medium"]', "cd")
+    browser.page.click("form.export button")
+    browser.page.wait_for_url("**/jobs/E-*")
+    job_id = browser.page.url.rsplit("/", 1)[1]
+    browser.page.wait_for_selector('#job-state[data-state="done"]', timeout=180000)  # live, then the final page
+    assert any(url.endswith(f"/jobs/{job_id}/events") for url in browser.requests)  # followed by server-sent events
+    letter = browser.page.locator('a[data-file="letter.pdf"]')
+    assert browser.page.locator('a[data-file^="label-"]').count() == 1
+    browser.assert_clean()
+    with browser.page.expect_response(lambda response: response.url.endswith("/files/letter.pdf")) as opened:
+        letter.click()
+    response = opened.value
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    fetched = browser.context.request.get(response.url)  # the same bytes with the browser's cookie (the page
+    assert fetched.body().startswith(b"%PDF")              # itself now holds Chromium's PDF viewer)
+    unsigned = browser.context.browser.new_context().request.get(response.url, max_redirects=0)
+    assert unsigned.status == 303  # no letter without a session
+    # the signed-in person is the actor: in the request, the job and the disclosure log
+    shown = run_json("request", "show", request_id, home=desk.home)
+    assert shown["added_by"] == "tech" and shown["state"] == "released"
+    assert run_json("jobs", "show", job_id, home=desk.home)["params"]["actor"] == "tech"
+    entries = run_json("log", "patient", "010594Y9032", home=desk.home)["disclosures"]
+    assert [e["actor"] for e in entries if e["note"] == f"export job {job_id}"] == ["tech"]
+
+
+def test_the_same_request_at_the_desk_and_by_request_add_is_one(desk: DeskServer, tmp_path: Path) -> None:
+    client = Client(desk.url)
+    csrf = client.sign_in_api("tech")
+    document = json.loads((EXAMPLES / "first_release.json").read_text(encoding="utf-8"))
+    document["patient"]["name"] = "Mäkelä^Aino Maria"
+    at_desk = client.post("/api/v1/requests", json_body=document, headers={"X-CSRF-Token": csrf}).json()
+    file = tmp_path / "request.json"
+    file.write_text(json.dumps(document, indent=4), encoding="utf-8")
+    by_cli = run_json("request", "add", str(file), home=desk.home)
+    assert by_cli["request_id"] == at_desk["request_id"] and by_cli["created"] is False
+
+
+def test_a_hostile_name_is_shown_as_text_and_runs_nothing(desk: DeskServer, visit) -> None:
+    client = Client(desk.url)
+    csrf = client.sign_in_api("tech")
+    document = json.loads((EXAMPLES / "first_release.json").read_text(encoding="utf-8"))
+    document["patient"]["name"] = EVIL
+    document["studies"][0]["study_description"] = EVIL
+    request_id = client.post("/api/v1/requests", json_body=document, headers={"X-CSRF-Token": csrf}).json()["request_id"]
+    browser = visit()
+    browser.sign_in("tech")
+    browser.go(f"/requests/{request_id}")
+    assert browser.page.locator(".patient-name").inner_text() == EVIL
+    browser.go("/requests")
+    assert EVIL in browser.page.locator("table.list").inner_text()
+    assert browser.page.evaluate("[...document.scripts].every(s => !s.text.includes('alert(1)'))")
+    browser.assert_clean()
+
+
+def test_the_language_is_the_persons_choice(desk: DeskServer, visit) -> None:
+    browser = visit()
+    browser.sign_in("boss")
+    browser.page.select_option("#desk-language", "sv")
+    browser.page.click('form[action="/language"] button')
+    browser.go("/requests/new")
+    assert browser.page.locator("h1").inner_text() == "Ny utlämningsbegäran"
+    assert browser.page.locator("html").get_attribute("lang") == "sv"
+    browser.page.click('button[name="action"][value="check"]')  # an empty form: every missing item, in Swedish
+    missing = browser.page.locator('.reasons li[data-code="missing_field"]')
+    assert missing.count() >= 5 and "Begäran saknar" in missing.first.inner_text()
+    again = visit()
+    again.sign_in("boss")  # remembered for the person, not only in this browser
+    again.go("/requests/new")
+    assert again.page.locator("h1").inner_text() == "Ny utlämningsbegäran"
+    run_json("users", "list", home=desk.home)  # the CLI reads the same users
+    again.page.select_option("#desk-language", "fi")
+    again.page.click('form[action="/language"] button')
+
+
+def test_the_job_page_refreshes_itself_without_javascript(desk: DeskServer, visit) -> None:
+    jobs = run_json("jobs", "list", home=desk.home)["jobs"]
+    assert jobs, "the release test made no job"
+    browser = visit(javascript=False)
+    browser.sign_in("tech")
+    browser.go(f"/jobs/{jobs[0]['job_id']}")
+    assert browser.page.locator("#job-state").get_attribute("data-state") == "done"
+    assert browser.page.locator('a[data-file="letter.pdf"]').count() == 1
+
+
+def _axe(page) -> list[dict]:
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: `make npm` (npm ci --prefix tests/firefox)")
+    page.evaluate(AXE.read_text(encoding="utf-8"))  # by DevTools, not a <script>: the desk's CSP stays as it is
+    result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: "
+                           "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})")
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [n["target"] for n in v["nodes"]][:3]} for v in result["violations"]]
+
+
+def test_every_page_has_no_serious_accessibility_violation(desk: DeskServer, visit) -> None:
+    client = Client(desk.url)
+    csrf = client.sign_in_api("tech")
+    request_id = client.post("/api/v1/requests", json_body=json.loads((EXAMPLES / "first_release.json").read_text()),
+                             headers={"X-CSRF-Token": csrf}).json()["request_id"]
+    refused = client.post("/api/v1/requests", json_body={"patient": {"name": "Virtanen^Ville"}},
+                          headers={"X-CSRF-Token": csrf}).json()["request_id"]
+    jobs = run_json("jobs", "list", home=desk.home)["jobs"]
+    browser = visit()
+    browser.go("/login")
+    pages = {"/login": _axe(browser.page)}
+    browser.sign_in("tech")
+    for path in ("/", "/requests", "/requests/new", f"/requests/{request_id}", f"/requests/{refused}",
+                 "/nowhere", *(f"/jobs/{job['job_id']}" for job in jobs[:1])):
+        browser.go(path)
+        pages[path] = _axe(browser.page)
+    browser.go("/requests/new")
+    browser.page.fill('[name="patient.hetu"]', "010594Y9033")
+    browser.page.click('button[name="action"][value="check"]')
+    pages["/requests/new (checked)"] = _axe(browser.page)
+    browser.page.fill('[name="destination.dicom_node.port"]', "not a port")
+    browser.page.click('button[name="action"][value="check"]')
+    assert browser.page.locator(".problems li").count() >= 1
+    pages["/requests/new (problems)"] = _axe(browser.page)
+    serious = {path: [v for v in found if v["impact"] in SERIOUS] for path, found in pages.items()}
+    assert serious == {path: [] for path in pages}, json.dumps(serious, indent=1)
