@@ -112,9 +112,7 @@ def _line(job: Any) -> str:
 def jobs_list(station: Station, states: tuple[str, ...], kind: str | None, limit: int) -> None:
     """Jobs, newest first."""
     found = _queue(station).list(states=list(states), kind=kind, limit=limit)
-    documents = [{"job_id": j.job_id, "kind": j.kind, "state": str(j.state), "stage": j.stage or None,
-                  "subject": j.subject, "owner": j.owner or None, "station": j.station,
-                  "created_at": j.created_at.isoformat() if j.created_at else None} for j in found]
+    documents = [j.summary() for j in found]
     station.emit({"jobs": documents}, "\n".join(_line(j) for j in found) or "no jobs")
 
 

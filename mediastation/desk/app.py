@@ -33,7 +33,7 @@ log = logging.getLogger("mediastation.desk")
 def error_status(error: MediaStationError) -> int:
     if isinstance(error, SignInRefused):
         return 401
-    if isinstance(error, NotFoundError):
+    if isinstance(error, NotFoundError) or error.code == "not_found":  # jobs.model.JobNotFound too
         return 404
     if isinstance(error, InputError):
         return 422

@@ -145,6 +145,4 @@ def api_jobs(request: Request, state: str | None = None, kind: str | None = None
     """`jobs list --json`."""
     found = JobQueue(desk(request).database).list(states=[state] if state else [], kind=kind,
                                                   limit=max(1, min(limit, 10000)))
-    return {"jobs": [{"job_id": j.job_id, "kind": j.kind, "state": str(j.state), "stage": j.stage or None,
-                      "subject": j.subject, "owner": j.owner or None, "station": j.station,
-                      "created_at": j.created_at.isoformat() if j.created_at else None} for j in found]}
+    return {"jobs": [job.summary() for job in found]}

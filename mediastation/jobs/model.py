@@ -117,6 +117,12 @@ class JobView:
     def live(self) -> bool:
         return self.state in LIVE_STATES
 
+    def summary(self) -> dict[str, Any]:
+        """One job of the `jobs list` document (and the desk's `/api/v1/jobs`)."""
+        return {"job_id": self.job_id, "kind": self.kind, "state": str(self.state), "stage": self.stage or None,
+                "subject": self.subject, "owner": self.owner or None, "station": self.station,
+                "created_at": self.created_at.isoformat() if self.created_at else None}
+
     def to_json(self) -> dict[str, Any]:
         """The `jobs show` document."""
         return {
