@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from support.cli import EXAMPLES, run, run_json
 from support.desk import PASSWORD, Client, DeskServer, make_home, start_desk
+from support.rsyslog import make_test_ca
 
 EVIL = "<script>alert(1)</script>"
 
@@ -240,3 +244,27 @@ def test_desk_home_is_a_real_station(desk: DeskServer) -> None:
     listed = run_json("request", "list", home=desk.home)["requests"]
     assert any(r["patient_name"] == EVIL and r["added_by"] == "tech" for r in listed)
     assert Path(desk.home, "station.toml").read_text().count("[desk]") == 1
+
+
+def test_under_tls_the_cookie_is_secure(tmp_path: Path) -> None:
+    """[desk] tls_cert/tls_key: HTTPS only, a Secure session cookie, HSTS."""
+    home = make_home(tmp_path / "home")
+    ca = make_test_ca(tmp_path / "ca")
+    config = home / "station.toml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace('tls_cert = ""', f'tls_cert = "{ca.server_cert}"', 1).replace('tls_key = ""', f'tls_key = "{ca.server_key}"', 1)
+    config.write_text(text, encoding="utf-8")
+    server = start_desk(home, "--no-worker")
+    try:
+        assert server.url.startswith("https://127.0.0.1:")
+        client = Client(server.url, tls=ssl.create_default_context(cafile=str(ca.ca)))
+        answer = client.post("/api/v1/session", json_body={"user": "tech", "password": PASSWORD})
+        assert answer.status == 200
+        cookie = answer.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
+        assert client.get("/api/v1/requests").status == 200  # the Secure cookie comes back over HTTPS
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            urllib.request.urlopen(server.url.replace("https://", "http://") + "/login", timeout=10)
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ import http.cookiejar
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -93,9 +94,13 @@ class Client:
 
     base: str
     jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
+    tls: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
+        handlers: list[Any] = [urllib.request.HTTPCookieProcessor(self.jar), NoRedirect]
+        if self.tls is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=self.tls))
+        self.opener = urllib.request.build_opener(*handlers)
 
     def request(self, method: str, path: str, *, json_body: Any = None, form: dict[str, str] | None = None,
                 headers: dict[str, str] | None = None) -> Answer:
