@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 HOME_DIR ?= $(CURDIR)/demo-home
 BIN := $(VENV)/bin
+DESK_USER ?= demo
+DESK_PASSWORD ?= demo-desk-password
 
-.PHONY: demo test venv debian npm clean
+.PHONY: demo desk test venv debian npm clean
 
 $(BIN)/mediastation: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +21,13 @@ debian:
 
 demo: venv
 	$(BIN)/mediastation --home $(HOME_DIR) demo
+
+# The demo station's desk in a browser: the demo's home, a demo login (an admin), then `serve` until Ctrl-C.
+desk: demo
+	@$(BIN)/mediastation --home $(HOME_DIR) users list --json | grep -q '"name": "$(DESK_USER)"' || \
+	  echo '$(DESK_PASSWORD)' | $(BIN)/mediastation --home $(HOME_DIR) users add $(DESK_USER) --role admin --password-stdin
+	@echo "desk login: $(DESK_USER) / $(DESK_PASSWORD)"
+	$(BIN)/mediastation --home $(HOME_DIR) serve
 
 npm:
 	@if command -v npm >/dev/null; then \
