@@ -505,3 +505,21 @@ def test_the_readme_first_disc_runs_as_written_on_a_fresh_home(tmp_path: Path) -
     (image,) = (work / "discs").glob("*.iso")
     assert image.stat().st_size > 1_000_000 and list((work / "discs").glob("*_letter.pdf"))
     assert "to Terveystalo Kamppi via cd" in result.stdout and "HUSDEMO001" in result.stdout  # log patient
+
+
+def test_the_example_price_list_is_warned_of_but_never_refused(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = run("init", "--json", home=home)
+    assert first.returncode == 0
+    (warning,) = json.loads(first.stdout)["warnings"]
+    assert "EXAMPLE" in warning and str(home.resolve() / "price_list.toml") in warning
+    assert f"warning: {warning}" in first.stderr
+    assert run_json("config", "check", str(home / "station.toml"), home=home)["warnings"] == [warning]
+    period = ("--from", "2026-01-01", "--to", "2026-12-31")
+    assert run_json("billing", "export", *period, "--format", "json", home=home)["warnings"] == [warning]
+    price_list = home / "price_list.toml"
+    price_list.write_text(price_list.read_text(encoding="utf-8").replace('status = "example"', 'status = "in_force"'),
+                          encoding="utf-8")
+    assert "warnings" not in run_json("config", "check", str(home / "station.toml"), home=home)
+    quiet = run("billing", "export", *period, "--format", "json", home=home)
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr and "warnings" not in json.loads(quiet.stdout)
