@@ -7,7 +7,7 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -235,6 +235,73 @@ def test_retrieve_of_a_study_the_archive_lacks_is_refused(orthanc: OrthancServer
     with pytest.raises(PacsError, match="has no study '1.2.3.4.5'"):
         dicom_archive_for(orthanc).retrieve("1.2.3.4.5", tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+# -- each file told as soon as it is whole (a relay sends it on while the rest arrive) ----------------
+
+def _whole_when_told(told: list[Path]) -> Callable[[Path], None]:
+    def on_instance(path: Path) -> None:
+        assert path.is_file() and not path.name.startswith(".")  # its final name, not the .part
+        assert dcmread(path).PixelData  # whole: reads to its end
+        told.append(path)
+    return on_instance
+
+
+class _Enough(Exception):
+    """What a relay's sender raises into the fetch when the destination went away."""
+
+
+def _enough(told: list[Path]) -> Callable[[Path], None]:
+    def on_instance(path: Path) -> None:
+        told.append(path)
+        raise _Enough()
+    return on_instance
+
+
+@pytest.mark.orthanc
+@pytest.mark.parametrize("method", ["c-get", "c-move"])
+def test_each_instance_is_told_once_whole_under_its_final_name(orthanc: OrthancServer, stored: Stored,
+                                                               tmp_path: Path, method: str) -> None:
+    told: list[Path] = []
+    got = dicom_archive_for(orthanc, method).retrieve(stored.mixed.study_instance_uid, tmp_path,
+                                                      on_instance=_whole_when_told(told))
+    assert sorted(told) == got.files and len(told) == 4
+
+
+@pytest.mark.orthanc
+@pytest.mark.parametrize("method", ["c-get", "c-move"])
+def test_a_callback_that_raises_stops_the_retrieve_with_its_exception(orthanc: OrthancServer, stored: Stored,
+                                                                      tmp_path: Path, method: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    told: list[Path] = []
+    offered: list[str] = []  # every instance the archive sent us
+    on_store = dicom_archive._Receiver.on_store
+
+    def spy(self: dicom_archive._Receiver, event: object) -> int:
+        offered.append(str(event.request.AffectedSOPInstanceUID))  # type: ignore[attr-defined]
+        return on_store(self, event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dicom_archive._Receiver, "on_store", spy)
+    started = time.monotonic()
+    with pytest.raises(_Enough):
+        dicom_archive_for(orthanc, method).retrieve(stored.mixed.study_instance_uid, tmp_path,
+                                                    on_instance=_enough(told))
+    assert time.monotonic() - started < 5  # aborted, not released after the archive's last instance
+    assert len(told) == 1 and list(tmp_path.iterdir()) == told  # nothing taken after it
+    assert len(offered) < 4  # the archive was stopped, not left to send the rest of the study
+    assert dicom_archive_for(orthanc, method).retrieve(stored.mixed.study_instance_uid, tmp_path).instances == 4
+
+
+def test_the_folder_archive_tells_each_instance_and_stops_likewise(generated: Stored, folder: Path,
+                                                                   tmp_path: Path) -> None:
+    archive = FolderArchive(folder)
+    told: list[Path] = []
+    got = archive.retrieve(generated.mixed.study_instance_uid, tmp_path / "all", on_instance=_whole_when_told(told))
+    assert sorted(told) == got.files and len(told) == 4
+    stopped: list[Path] = []
+    with pytest.raises(_Enough):
+        archive.retrieve(generated.mixed.study_instance_uid, tmp_path / "one", on_instance=_enough(stopped))
+    assert list((tmp_path / "one").iterdir()) == stopped and len(stopped) == 1
 
 
 # -- the archive is down -----------------------------------------------------------------------------

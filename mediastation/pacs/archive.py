@@ -3,6 +3,7 @@
     archive = open_archive(settings.archive, settings.station, home)   # mediastation.pacs.factory
     found = archive.find_studies("HUS123456")            # -> [StudyFound], [] when unknown
     got = archive.retrieve(uid, job / "retrieved" / acc, progress)   # -> RetrievedStudy
+    archive.retrieve(uid, folder, on_instance=queue.put)  # each file as soon as it is whole
 
 `retrieve` writes one file per instance into `dest`, named after its SOP Instance UID, each in its
 original transfer syntax with a complete file meta header. A file appears under its final name only
@@ -29,6 +30,9 @@ from mediastation.domain.matching import StudyFound
 ProgressCallback = Callable[[int, "int | None", str], None]
 """`progress(done, total, what)`, as mediastation.cli.progress.Progress takes it."""
 
+InstanceCallback = Callable[[Path], None]
+"""`on_instance(path)`: one retrieved file, whole, under its final name."""
+
 _UID = re.compile(r"\A[0-9]+(\.[0-9]+)*\Z")
 
 
@@ -53,9 +57,12 @@ class Archive(Protocol):
         """Every study filed under this accession number (exact match); [] when there is none."""
         ...
 
-    def retrieve(self, study_instance_uid: str, dest: Path,
-                 progress: ProgressCallback | None = None) -> RetrievedStudy:
-        """Fetch every instance of the study into `dest`; PacsError unless all of them arrived."""
+    def retrieve(self, study_instance_uid: str, dest: Path, progress: ProgressCallback | None = None,
+                 on_instance: InstanceCallback | None = None) -> RetrievedStudy:
+        """Fetch every instance of the study into `dest`; PacsError unless all of them arrived.
+        `on_instance(path)` once per file as soon as it is complete under its final name, in the
+        thread that received it (a relay sends it on while the rest arrive); an exception it raises
+        stops the retrieve, which then raises that exception."""
         ...
 
 

@@ -44,7 +44,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from mediastation.domain.matching import StudyFound
 from mediastation.errors import OutsidePartyError, PacsError
 from mediastation.files import part_path, publish
-from mediastation.pacs.archive import ProgressCallback, RetrievedStudy, instance_file_name
+from mediastation.pacs.archive import InstanceCallback, ProgressCallback, RetrievedStudy, instance_file_name
 from mediastation.pacs.network import DicomNode, application_entity
 
 RetrieveMethod = Literal["c-get", "c-move"]
@@ -154,9 +154,11 @@ class DicomArchive:
                                     details=self._details(status=code))
 
     # -- retrieve -----------------------------------------------------------------------------
-    def retrieve(self, study_instance_uid: str, dest: Path,
-                 progress: ProgressCallback | None = None) -> RetrievedStudy:
-        """Every instance of the study into `dest`, by C-GET or C-MOVE as configured."""
+    def retrieve(self, study_instance_uid: str, dest: Path, progress: ProgressCallback | None = None,
+                 on_instance: InstanceCallback | None = None) -> RetrievedStudy:
+        """Every instance of the study into `dest`, by C-GET or C-MOVE as configured; `on_instance`
+        as each file is written (pacs/archive.py): when it raises, the association is aborted (the
+        archive stops sending) and retrieve raises what it raised."""
         uid = study_instance_uid.strip()
         studies = self._find(StudyInstanceUID=uid) if uid else []
         study = next((s for s in studies if s.found.study_instance_uid.strip() == uid), None)
@@ -164,7 +166,7 @@ class DicomArchive:
             raise PacsError(f"archive {self.label} has no study {uid!r}; it may have been moved or deleted "
                             "since it was found", details=self._details(study_instance_uid=uid))
         dest.mkdir(parents=True, exist_ok=True)
-        receiver = _Receiver(dest, uid, self.node.ae_title, study.found.instances, progress)
+        receiver = _Receiver(dest, uid, self.node.ae_title, study.found.instances, progress, on_instance)
         if self.method == "c-get":
             counts = self._c_get(uid, study.sop_classes, receiver)
         else:
@@ -221,6 +223,7 @@ class DicomArchive:
                         receiver: "_Receiver") -> _SubOperations:
         counts = _SubOperations()
         for status, _identifier in responses:
+            receiver.raise_stopped()  # out of `with _association`: aborted, the archive sends no more
             code = self._status(status, service, receiver)
             counts.status = code
             counts.completed = int(status.get("NumberOfCompletedSuboperations", counts.completed) or 0)
@@ -236,6 +239,7 @@ class DicomArchive:
 
     def _outcome(self, uid: str, counts: _SubOperations, receiver: "_Receiver",
                  announced: int | None) -> RetrievedStudy:
+        receiver.raise_stopped()
         receiver.raise_local_error()
         received = len(receiver.files)
         expected = max(n for n in (counts.completed + counts.warning, counts.total or 0, announced or 0))
@@ -277,9 +281,12 @@ class DicomArchive:
                 f"is running and that it knows our AE title {self.calling_ae!r}", details=self._details())
         try:
             yield assoc
-        finally:
-            if assoc.is_established:
-                assoc.release()
+        except BaseException:
+            if assoc.is_established:  # mid-operation: a release would wait for the archive to finish
+                assoc.abort()
+            raise
+        if assoc.is_established:
+            assoc.release()
 
     def _require_context(self, assoc: Association, abstract_syntax: str, what: str) -> None:
         if not any(cx.abstract_syntax == abstract_syntax for cx in assoc.accepted_contexts):
@@ -320,12 +327,14 @@ class _Receiver:
     """
 
     def __init__(self, dest: Path, study_uid: str, source_ae: str, total: int | None,
-                 progress: ProgressCallback | None) -> None:
+                 progress: ProgressCallback | None, on_instance: InstanceCallback | None = None) -> None:
         self.dest = dest
         self.study_uid = study_uid
         self.source_ae = source_ae
         self.total = total
         self.progress = progress
+        self.on_instance = on_instance
+        self.stopped: BaseException | None = None  # what on_instance raised: nothing more is taken
         self.files: dict[str, Path] = {}
         self.bytes = 0
         self.refused: list[str] = []
@@ -337,6 +346,8 @@ class _Receiver:
             self.total = max(total, self.total or 0)
 
     def on_store(self, event: evt.Event) -> int:
+        if self.stopped is not None:
+            return STORE_FAILED
         sop_uid = str(event.request.AffectedSOPInstanceUID)
         final = self.dest / instance_file_name(sop_uid)
         part = part_path(final)
@@ -361,6 +372,13 @@ class _Receiver:
             done, total = len(self.files), self.total
         if self.progress is not None:
             self.progress(done, total, "")
+        if self.on_instance is not None:
+            try:
+                self.on_instance(final)
+            except BaseException as exc:  # pynetdicom would only log it: kept for the retrieve to raise
+                with self._lock:
+                    self.stopped = self.stopped or exc
+                return STORE_FAILED
         return SUCCESS
 
     def _write(self, event: evt.Event, part: Path) -> int:
@@ -385,6 +403,10 @@ class _Receiver:
         if str(ds.get("SOPInstanceUID", "")).strip() != sop_uid.strip():
             return "SOP Instance UID differs from the C-STORE request's"
         return ""
+
+    def raise_stopped(self) -> None:
+        if self.stopped is not None:
+            raise self.stopped
 
     def raise_local_error(self) -> None:
         if self.local_errors:

@@ -18,7 +18,7 @@ from typing import Any
 from mediastation.domain.matching import StudyFound
 from mediastation.errors import OutsidePartyError, PacsError
 from mediastation.files import link_or_copy, part_path, publish, write_text_atomic
-from mediastation.pacs.archive import ProgressCallback, RetrievedStudy, instance_file_name
+from mediastation.pacs.archive import InstanceCallback, ProgressCallback, RetrievedStudy, instance_file_name
 
 INDEX_NAME = ".mediastation-index.json"
 INDEX_VERSION = 1
@@ -71,8 +71,8 @@ class FolderArchive:
         return [_study_found(accession, uid, instances) for uid, instances in sorted(self._by_study.items())
                 if any(i.accession == accession for i in instances)]
 
-    def retrieve(self, study_instance_uid: str, dest: Path,
-                 progress: ProgressCallback | None = None) -> RetrievedStudy:
+    def retrieve(self, study_instance_uid: str, dest: Path, progress: ProgressCallback | None = None,
+                 on_instance: InstanceCallback | None = None) -> RetrievedStudy:
         """Hard-link (or, across file systems, copy) every file of the study into `dest`."""
         self.refresh()
         uid = study_instance_uid.strip()
@@ -87,6 +87,8 @@ class FolderArchive:
             self._place(self.path / instance.path, final)
             files.append(final)
             total_bytes += final.stat().st_size
+            if on_instance is not None:
+                on_instance(final)
             if progress is not None:
                 progress(done, len(instances), "")
         return RetrievedStudy(files=sorted(files), instances=len(files), bytes=total_bytes)

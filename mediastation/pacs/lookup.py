@@ -123,6 +123,23 @@ class ArchiveQuery:
         patient_ids = {str(s.get("PatientID", "") or "") for s in studies}
         return patient_ids.pop() if len(patient_ids) == 1 else "\\".join(sorted(patient_ids))
 
+    def sop_classes_in_study(self, study_uid: str) -> tuple[str, ...]:
+        """The SOP classes of the study's instances as the archive reports them at study level (SOP
+        Classes in Study, PS3.4 C.6.2.1.2: optional, () from an archive that does not). Asked at
+        IMAGE level instead, Orthanc would read every file of the study from its storage."""
+        query = Dataset()
+        query.QueryRetrieveLevel = "STUDY"
+        query.StudyInstanceUID = study_uid
+        query.SOPClassesInStudy = ""
+        classes: dict[str, None] = {}
+        for study in self._find(query, StudyRootQueryRetrieveInformationModelFind):
+            if str(study.get("StudyInstanceUID", "")) == study_uid:
+                value = study.get("SOPClassesInStudy") or []
+                for uid in [value] if isinstance(value, str) else value:
+                    if str(uid).strip():
+                        classes[str(uid).strip()] = None
+        return tuple(classes)
+
     def series_instances(self, study_uid: str, series_uid: str, patient_id: str) -> dict[str, ArchivedInstance]:
         """The instances of one series the archive holds (IMAGE level), by SOP Instance UID."""
         found: dict[str, ArchivedInstance] = {}

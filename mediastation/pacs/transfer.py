@@ -1,11 +1,16 @@
 """Sending studies to another archive: C-STORE of retrieved files (relay) and C-MOVE by the archive.
 
-Relay: one presentation context per (SOP class, transfer syntax) of the files plus the uncompressed
-fallback (`store.plan_contexts`, at most 128 per association), narrowed to what the destination is
-configured to accept. A file in a syntax the destination accepted goes as it is, straight to the
-socket (`pdata.DirectAssociation`); any other is decoded losslessly to Explicit VR Little Endian
-first (`dicom.transcode.conform`), keeping its SOP Instance UID. Files stream from disk: memory
-stays flat whatever the study size.
+Relay: the files are sent as they come, while the rest of the study is still being fetched (a
+relay then takes about as long as the slower of the fetch and the send, not their sum). So the
+presentation contexts are planned before the first file, for the SOP classes the source archive
+reports for the study (and the first file's own): one per (SOP class, transfer syntax a retrieve
+may bring, `dicom_archive.RETRIEVE_SYNTAXES`) plus the uncompressed fallback (`store.plan_contexts`,
+at most 128 per association, each association opened when its first file comes), narrowed to what
+the destination is configured to accept. A file of a class nobody planned for waits until the
+others are sent, then goes on contexts planned from the waiting files' own headers. A file in a
+syntax the destination accepted goes as it is, straight to the socket (`pdata.DirectAssociation`);
+any other is decoded losslessly to Explicit VR Little Endian first (`dicom.transcode.conform`),
+keeping its SOP Instance UID. Files stream from disk: memory stays flat whatever the study size.
 
 C-MOVE: the HUS archive (or a register's node) is asked to move a study to the destination's AE
 title, which it must know (PS3.4 C.4.2).
@@ -13,8 +18,8 @@ title, which it must know (PS3.4 C.4.2).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +27,11 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove  # type: ignore[attr-defined]
 
-from mediastation.dicom.headers import EXPLICIT_VR_LITTLE_ENDIAN, NotDicomError, read_header
+from mediastation.dicom.headers import EXPLICIT_VR_LITTLE_ENDIAN, InvalidInstanceError, NotDicomError, read_header
 from mediastation.dicom.profiles import Profile
 from mediastation.dicom.transcode import NotPlaceable, conform
 from mediastation.errors import PacsError
+from mediastation.pacs.dicom_archive import RETRIEVE_SYNTAXES
 from mediastation.pacs.network import DicomNode, application_entity, status_code
 from mediastation.pacs.pdata import DirectAssociation
 from mediastation.pacs.store import ContextSpec, interpret_status, plan_contexts
@@ -49,19 +55,41 @@ class _File:
     transfer_syntax: str
 
 
-def relay_files(paths: Sequence[Path], node: DicomNode, *, calling_ae: str, timeout: float, staging: Path,
-                accepts: Iterable[str] = (), on_outcome: Callable[[SendOutcome], None]) -> None:
-    """C-STORE every file to `node`; `on_outcome` once per file, in order. Raises PacsError when the
-    destination cannot be reached at all (nothing about the files is then known)."""
-    files = [_header(path) for path in paths]
-    readable = [f for f in files if isinstance(f, _File)]
-    for unreadable in (f for f in files if isinstance(f, SendOutcome)):
-        on_outcome(unreadable)
+def relay_files(paths: Iterable[Path], node: DicomNode, *, calling_ae: str, timeout: float, staging: Path,
+                accepts: Iterable[str] = (), sop_classes: Iterable[str] = (),
+                on_outcome: Callable[[SendOutcome], None]) -> None:
+    """C-STORE every file to `node` as `paths` yields it; `on_outcome` once per file, in the order
+    sent. `sop_classes`: the classes the files are expected to have (contexts are planned for them
+    before the first file). Raises PacsError when the destination cannot be reached or stops
+    answering, and whatever iterating `paths` raises (the associations are released first)."""
     accepted_only = frozenset(accepts)
-    for specs in plan_contexts((f.sop_class, f.transfer_syntax) for f in readable):
+    expected = set(sop_classes)
+    waiting: list[_File] = []
+    with ExitStack() as associations:
+        planned: list[list[ContextSpec]] | None = None
+        where: dict[str, int] = {}
+        senders: dict[int, _Sender] = {}
+        for path in paths:
+            item = _header(path)
+            if isinstance(item, SendOutcome):
+                on_outcome(item)
+                continue
+            if planned is None:
+                planned = [_narrowed(specs, accepted_only) for specs in plan_contexts(
+                    (sop_class, syntax) for sop_class in sorted(expected | {item.sop_class})
+                    for syntax in RETRIEVE_SYNTAXES)]
+                where = {spec.abstract_syntax: n for n, specs in enumerate(planned) for spec in specs}
+            n = where.get(item.sop_class)
+            if n is None:
+                waiting.append(item)
+                continue
+            if n not in senders:
+                senders[n] = associations.enter_context(_association(node, calling_ae, timeout, planned[n]))
+            on_outcome(senders[n].send(item, staging))
+    for specs in plan_contexts((f.sop_class, f.transfer_syntax) for f in waiting):
         specs = _narrowed(specs, accepted_only)
         classes = {spec.abstract_syntax for spec in specs}
-        batch = [f for f in readable if f.sop_class in classes]
+        batch = [f for f in waiting if f.sop_class in classes]
         with _association(node, calling_ae, timeout, specs) as sender:
             for item in batch:
                 on_outcome(sender.send(item, staging))
@@ -70,7 +98,7 @@ def relay_files(paths: Sequence[Path], node: DicomNode, *, calling_ae: str, time
 def _header(path: Path) -> _File | SendOutcome:
     try:
         header = read_header(path)
-    except (NotDicomError, OSError, ValueError) as exc:
+    except (NotDicomError, InvalidInstanceError, OSError, ValueError) as exc:
         return SendOutcome(str(path), "", "failed", f"unreadable: {exc}")
     return _File(path, header.sop_class_uid, header.sop_instance_uid, header.transfer_syntax)
 

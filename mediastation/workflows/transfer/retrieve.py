@@ -1,11 +1,13 @@
-"""Retrieve: decide where the release goes (domain/transfer.py), find every requested study with the
-export's match check (workflows/retrieval.py), and for a relay fetch each into the job folder."""
+"""Retrieve: decide where the release goes (domain/transfer.py) and find every requested study with
+the export's match check (workflows/retrieval.py). Nothing is fetched here: a relay fetches each
+study in the store stage, sending its files on as they arrive (store.py); this stage names the
+job folder they go to."""
 
 from __future__ import annotations
 
 from mediastation.config import release_policy
 from mediastation.domain.transfer import TransferRefusal, transfer_target
-from mediastation.workflows.retrieval import fetch_once, find_requested, open_configured_archive, safe_name
+from mediastation.workflows.retrieval import find_requested, open_configured_archive, safe_name
 from mediastation.workflows.transfer.types import Located, LocatedStudy, Target, TransferJob, TransferRefused
 
 
@@ -22,15 +24,9 @@ def retrieve(job: TransferJob) -> Located:
     target = decide_target(job.row, job.request, job.env.settings, job.env.home)
     archive = open_configured_archive(job.env.settings, job.env.home)
     found = find_requested(archive, job.request, TransferRefused, "nothing was sent")
-    studies = []
-    for study in found:
-        if target.method == "relay":
-            folder = job.folder / "retrieved" / safe_name(study.accession_number)
-            count = fetch_once(archive, study.study_instance_uid, folder, job.progress)
-            studies.append(LocatedStudy(accession_number=study.accession_number,
-                                        study_instance_uid=study.study_instance_uid, folder=str(folder),
-                                        instances=count))
-        else:
-            studies.append(LocatedStudy(accession_number=study.accession_number,
-                                        study_instance_uid=study.study_instance_uid, instances=study.instances))
+    studies = [LocatedStudy(accession_number=study.accession_number, study_instance_uid=study.study_instance_uid,
+                            instances=study.instances,
+                            folder=str(job.folder / "retrieved" / safe_name(study.accession_number))
+                            if target.method == "relay" else None)
+               for study in found]
     return Located(target=target, studies=studies)

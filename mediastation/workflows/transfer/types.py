@@ -77,7 +77,7 @@ class Target(Model):
 class LocatedStudy(Model):
     accession_number: str
     study_instance_uid: str
-    folder: str | None = None      # relay: the fetched files
+    folder: str | None = None      # relay: where the store stage fetches the study to
     instances: int | None = None
 
 
