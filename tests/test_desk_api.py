@@ -94,3 +94,30 @@ def test_an_export_the_rules_did_not_approve_is_409(desk: DeskServer, api) -> No
     assert answer.status == 409 and "not 'release'" in answer.json()["error"]["message"]
     assert client.post("/api/v1/requests/R-0000-0000/exports", json_body={}, headers=csrf).status == 404
     assert client.get("/api/v1/jobs/E-NOPE").status == 404
+
+
+def test_a_queued_export_is_run_by_the_worker_of_a_desk_started_later(desk: DeskServer, api) -> None:
+    """Closing the browser, or the desk, loses nothing: the job waits in the queue and the worker
+    beside the next desk runs it; the new desk shows it done with the letter."""
+    import time
+
+    client, csrf = api
+    request_id = client.post("/api/v1/requests", json_body={**_example(), "urgent": True}, headers=csrf).json()["request_id"]
+    job_id = client.post(f"/api/v1/requests/{request_id}/exports", json_body={}, headers=csrf).json()["job_id"]
+    desk.stop()
+    later = start_desk(desk.home)  # with its worker
+    try:
+        again = Client(later.url)
+        again.sign_in_api("tech")
+        deadline = time.monotonic() + 240
+        while (job := again.get(f"/api/v1/jobs/{job_id}").json())["state"] in ("queued", "running"):
+            assert time.monotonic() < deadline, job
+            time.sleep(1)
+        assert job["state"] == "done", job
+        page = again.get(f"/jobs/{job_id}").text
+        assert f'/jobs/{job_id}/files/letter.pdf' in page
+        letter = again.get(f"/jobs/{job_id}/files/letter.pdf")
+        assert letter.status == 200 and letter.body.startswith(b"%PDF")
+        assert again.get(f"/jobs/{job_id}/files/../../station.toml").status == 404
+    finally:
+        later.stop()

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 
 from support.cli import EXAMPLES, run_json
-from support.desk import PASSWORD, Client, DeskServer, make_home, start_desk
+from support.desk import PASSWORD, Client, DeskServer, form_fields, make_home, start_desk
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -92,33 +92,18 @@ def visit(chromium, desk):
         item.close()
 
 
-def _form_values(document: dict, prefix: str = "") -> dict[str, object]:
-    """The request document as the form's field names (`patient.name`, `studies.0.register`, ...)."""
-    values: dict[str, object] = {}
-    for key, value in document.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            values.update(_form_values(value, name + "."))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                values.update(_form_values(item, f"{name}.{index}."))
-        elif value is not None:
-            values[name] = value
-    return values
-
-
-def _fill(page, values: dict[str, object]) -> None:
+def _fill(page, values: dict[str, str]) -> None:
     for name, value in values.items():
         field = page.locator(f'[name="{name}"]')
         kind = field.evaluate("e => e.tagName.toLowerCase() + ':' + (e.type || '')")
         if kind == "input:checkbox":
-            field.set_checked(bool(value))
+            field.set_checked(value == "true")
         elif kind.startswith("select"):
-            field.select_option("true" if value is True else "false" if value is False else str(value))
+            field.select_option(value)
         elif kind == "input:datetime-local":
-            field.fill(str(value)[:16])
+            field.fill(value[:16])
         else:
-            field.fill(str(value))
+            field.fill(value)
 
 
 def _first_release() -> dict:
@@ -133,7 +118,7 @@ def test_a_technician_releases_a_cd_from_the_desk(desk: DeskServer, visit) -> No
     assert "/login?next=" in browser.page.url  # not signed in: the sign-in page
     browser.sign_in("tech")
     browser.page.click('nav a[href="/requests/new"]')
-    _fill(browser.page, _form_values(_first_release()))
+    _fill(browser.page, form_fields(_first_release()))
     browser.page.click('button[name="action"][value="check"]')
     decision = browser.page.locator("section.decision")
     assert decision.get_attribute("data-decision") == "release"

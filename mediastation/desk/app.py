@@ -48,9 +48,14 @@ def error_json(code: str, message: str, status: int, **details: Any) -> JSONResp
                         status_code=status)
 
 
+def _language(request: Request) -> str:
+    caller = getattr(request.state, "caller", None)
+    return caller.language if caller is not None else auth.request_language(request)
+
+
 def _page_error(request: Request, status: int, heading_key: str, message: str) -> Response:
     caller = getattr(request.state, "caller", None)
-    language = auth.request_language(request)
+    language = _language(request)
     return render(request, caller, "error.html", status=status, title=label(language, heading_key),
                   heading=label(language, heading_key), message=message)
 
@@ -76,13 +81,13 @@ def create_app(context: DeskContext) -> Any:
     async def forbidden(request: Request, _exc: Exception) -> Response:
         if auth.is_api(request):
             return error_json("forbidden", "your roles do not include this", 403)
-        return _page_error(request, 403, "error", label(auth.request_language(request), "forbidden"))
+        return _page_error(request, 403, "error", label(_language(request), "forbidden"))
 
     @app.exception_handler(auth.CsrfRefused)
     async def csrf_refused(request: Request, _exc: Exception) -> Response:
         if auth.is_api(request):
             return error_json("csrf_refused", "an unsafe request needs the session's X-CSRF-Token header", 403)
-        return _page_error(request, 403, "error", label(auth.request_language(request), "csrf"))
+        return _page_error(request, 403, "error", label(_language(request), "csrf"))
 
     @app.exception_handler(auth.BadBody)
     async def bad_body(request: Request, exc: Exception) -> Response:
@@ -109,7 +114,7 @@ def create_app(context: DeskContext) -> Any:
         if auth.is_api(request):
             return error_json("not_found" if exc.status_code == 404 else "http_error", str(exc.detail), exc.status_code)
         key = "not_found" if exc.status_code == 404 else "error"
-        return _page_error(request, exc.status_code, "error", label(auth.request_language(request), key))
+        return _page_error(request, exc.status_code, "error", label(_language(request), key))
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Response:

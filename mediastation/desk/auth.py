@@ -127,6 +127,7 @@ def require(*roles: str) -> Callable[[Request], Awaitable[Caller]]:
         caller = await identify(request)
         if caller is None:
             raise SignInNeeded()
+        request.state.caller = caller  # an error page of a signed-in person keeps the menu
         if roles and not caller.user.holds_any(roles):
             raise Forbidden()
         form, body = await read_body(request)

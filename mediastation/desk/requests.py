@@ -25,12 +25,14 @@ technician = require("technician")
 DECISIONS = ("release", "no_release_needed", "route", "needs_consent", "refused")
 MEDIA = ("cd", "dvd", "usb")
 MEDIUM_CHOICES = ("auto", "cd", "dvd", "dvd-dl", "usb")
+PAGE_MOST = 1000  # requests on one list page (?limit=, default 200)
 
 
 # -- pages ----------------------------------------------------------------------------------------
 
 @router.get("/requests")
-def request_list(request: Request, q: str = "", decision: str = "", caller: Caller = Depends(technician)) -> Response:
+def request_list(request: Request, q: str = "", decision: str = "", limit: int = 200,
+                 caller: Caller = Depends(technician)) -> Response:
     repository = RequestRepository(desk(request).database)
     query = q.strip()
     if query.upper().startswith("R-"):
@@ -38,7 +40,7 @@ def request_list(request: Request, q: str = "", decision: str = "", caller: Call
         rows = [found] if found is not None else []
     else:
         rows = repository.list(decision=decision if decision in DECISIONS else None, hetu=query.upper() or None,
-                               limit=200)
+                               limit=max(1, min(limit, PAGE_MOST)))
     return render(request, caller, "requests.html", title=label(caller.language, "request_list"), rows=rows,
                   q=query, decision=decision, decisions=DECISIONS)
 

@@ -73,7 +73,7 @@ class ReleaseRequestRow(Base):
     decision_json: Mapped[dict] = mapped_column(JSON)
     added_by: Mapped[str] = mapped_column(String(100))
     station: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class DisclosureRow(Base):

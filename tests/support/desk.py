@@ -24,6 +24,23 @@ PASSWORD = "desk-test-password"
 PEOPLE = {"tech": ["technician"], "bill": ["billing"], "imp": ["importer"], "boss": ["admin"]}
 
 
+def form_fields(document: dict, prefix: str = "") -> dict[str, str]:
+    """A request document as the desk's form fields (`patient.name`, `studies.0.register`, ...)."""
+    fields: dict[str, str] = {}
+    for key, value in document.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            fields.update(form_fields(value, name + "."))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                fields.update(form_fields(item, f"{name}.{index}."))
+        elif isinstance(value, bool):
+            fields[name] = "true" if value else "false"
+        elif value is not None:
+            fields[name] = str(value)
+    return fields
+
+
 def make_home(home: Path) -> Path:
     done = run("init", "--samples", home=home, timeout=300)
     assert done.returncode == 0, done.stderr
