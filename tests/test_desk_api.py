@@ -119,5 +119,10 @@ def test_a_queued_export_is_run_by_the_worker_of_a_desk_started_later(desk: Desk
         letter = again.get(f"/jobs/{job_id}/files/letter.pdf")
         assert letter.status == 200 and letter.body.startswith(b"%PDF")
         assert again.get(f"/jobs/{job_id}/files/../../station.toml").status == 404
+        events = again.get(f"/jobs/{job_id}/events")  # a finished job: one event, then the stream ends
+        assert events.headers["Content-Type"].startswith("text/event-stream")
+        sent = [json.loads(line[len("data: "):]) for line in events.text.splitlines() if line.startswith("data: ")]
+        assert sent == [{"job_id": job_id, "state": "done", "stage": "done", "done": 6, "total": 6, "error": None,
+                         "stage_label": "Valmis"}]
     finally:
         later.stop()

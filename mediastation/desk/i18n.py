@@ -80,6 +80,10 @@ LABELS: dict[str, dict[str, str]] = {
         "letter": "Saatekirje (PDF)", "label": "Levyn etiketti {n} (PDF)", "print_these": "Tulosta nämä",
         "media": "Mediat", "image": "Levykuva", "shipment": "Lähetys", "disclosure": "Luovutuslokin merkintä",
         "state_queued": "Jonossa", "state_running": "Käynnissä", "state_done": "Valmis", "state_failed": "Epäonnistui",
+        "stage_retrieve": "Haku arkistosta", "stage_compose": "Levyn kokoaminen", "stage_package": "Levykuva",
+        "stage_write": "Kirjoitus", "stage_verify": "Tarkistus", "stage_record": "Kirjaus (loki, lähetys, lasku)",
+        "stage_precheck": "Esitarkistus", "stage_store": "Tallennus arkistoon", "stage_commit": "Vahvistus",
+        "stage_done": "Valmis",
         "state_cancelled": "Peruttu", "stage_": "–", "back_to_request": "Takaisin pyyntöön",
         "state_open": "Avoin", "state_released": "Luovutettu",
     },
@@ -148,6 +152,10 @@ LABELS: dict[str, dict[str, str]] = {
         "letter": "Följebrev (PDF)", "label": "Skivetikett {n} (PDF)", "print_these": "Skriv ut dessa",
         "media": "Medier", "image": "Skivavbild", "shipment": "Försändelse", "disclosure": "Post i utlämningsloggen",
         "state_queued": "I kö", "state_running": "Pågår", "state_done": "Klart", "state_failed": "Misslyckades",
+        "stage_retrieve": "Hämtning från arkivet", "stage_compose": "Sammanställning av skivan", "stage_package": "Skivavbild",
+        "stage_write": "Skrivning", "stage_verify": "Kontroll", "stage_record": "Registrering (logg, försändelse, faktura)",
+        "stage_precheck": "Förkontroll", "stage_store": "Lagring i arkivet", "stage_commit": "Bekräftelse",
+        "stage_done": "Klart",
         "state_cancelled": "Avbrutet", "stage_": "–", "back_to_request": "Tillbaka till begäran",
         "state_open": "Öppen", "state_released": "Utlämnad",
     },
@@ -217,6 +225,10 @@ LABELS: dict[str, dict[str, str]] = {
         "letter": "Cover letter (PDF)", "label": "Disc label {n} (PDF)", "print_these": "Print these",
         "media": "Media", "image": "Disc image", "shipment": "Shipment", "disclosure": "Disclosure log entry",
         "state_queued": "Queued", "state_running": "Running", "state_done": "Done", "state_failed": "Failed",
+        "stage_retrieve": "Retrieve from the archive", "stage_compose": "Compose the disc", "stage_package": "Disc image",
+        "stage_write": "Write", "stage_verify": "Verify", "stage_record": "Record (log, shipment, invoice)",
+        "stage_precheck": "Pre-check", "stage_store": "Store in the archive", "stage_commit": "Commitment",
+        "stage_done": "Done",
         "state_cancelled": "Cancelled", "stage_": "–", "back_to_request": "Back to the request",
         "state_open": "Open", "state_released": "Released",
     },
@@ -284,6 +296,12 @@ def label(language: str, key: str, /, **values: Any) -> str:
     """The label `key` in `language` (Finnish, then the key itself, when a table lacks it)."""
     text = LABELS[language_of(language)].get(key) or LABELS[DEFAULT].get(key) or key
     return text.format(**values) if values else text
+
+
+def stage_label(language: str, name: str) -> str:
+    """A pipeline stage in the person's language (the stage's own name when the table lacks it)."""
+    key = f"stage_{name}"
+    return label(language, key) if key in LABELS[DEFAULT] else name
 
 
 def field_label(language: str, path: str) -> str:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from mediastation.desk.auth import Caller, desk, require
-from mediastation.desk.i18n import label
+from mediastation.desk.i18n import label, stage_label
 from mediastation.desk.render import render
 from mediastation.errors import NotFoundError
 from mediastation.jobs.model import JobView
@@ -100,7 +100,7 @@ async def job_events(request: Request, job_id: str, caller: Caller = Depends(job
         yield "retry: 2000\n\n"
         while loop.time() < end and not await request.is_disconnected():
             job = await run_in_threadpool(_job, request, job_id)
-            now = progress_of(job)
+            now = {**progress_of(job), "stage_label": stage_label(caller.language, job.stage) if job.stage else "–"}
             if now != last:
                 yield f"event: progress\ndata: {json.dumps(now)}\n\n"
                 last, quiet = now, 0.0

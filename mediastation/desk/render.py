@@ -35,5 +35,6 @@ def render(request: Request, caller: Caller | None, template: str, *, status: in
         request=request, caller=caller, lang=language, t=t, title=title or t("app"), menu=menu,
         path=request.url.path, csrf_token=caller.csrf_token if caller and caller.csrf_token else "",
         field_label=lambda path: i18n.field_label(language, path),
-        reason_text=lambda reason, decision: i18n.reason_text(language, reason, decision), **values)
+        reason_text=lambda reason, decision: i18n.reason_text(language, reason, decision),
+        stage_label=lambda name: i18n.stage_label(language, name) if name else "–", **values)
     return HTMLResponse(html, status_code=status)

@@ -10,7 +10,8 @@ if (section && "EventSource" in window) {
   events.addEventListener("progress", (event) => {
     const job = JSON.parse(event.data);
     state.dataset.state = job.state;
-    stage.textContent = job.stage || "–";
+    stage.dataset.stage = job.stage;
+    stage.textContent = job.stage_label;
     bar.max = job.total || 1;
     bar.value = job.done;
     count.textContent = `${job.done}/${job.total}`;
