@@ -88,6 +88,15 @@ def home(tmp_path: Path) -> Path:
     return home
 
 
+def test_init_tells_how_to_add_the_first_desk_user(tmp_path: Path) -> None:
+    first = run("init", home=tmp_path / "home")
+    assert "`mediastation users add NAME --role admin`" in first.stdout
+    run("users", "add", "anna", "--role", "admin", "--password-stdin", home=tmp_path / "home", stdin=GOOD + "\n")
+    again = run_json("init", home=tmp_path / "home")
+    assert again["desk_users"] == 1
+    assert "users add" not in run("init", home=tmp_path / "home").stdout
+
+
 def test_users_commands(home: Path) -> None:
     added = run_json("users", "add", "anna", "--role", "technician", "--role", "importer", "--password-stdin",
                      home=home, stdin=GOOD + "\n")

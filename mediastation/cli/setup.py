@@ -34,8 +34,19 @@ def init(station: Station, archive_host: str | None, archive_port: int, archive_
     if samples:
         document["samples"] = _samples(station)
         text += f"\nsample studies {', '.join(document['samples']['accession_numbers'])} in {document['samples']['archive']}"
+    document["desk_users"] = len(_desk_users(station))
+    if not document["desk_users"]:
+        text += ("\ndesk: no users yet; `mediastation users add NAME --role admin` adds the first, "
+                 "`mediastation serve` opens the desk")
     _warn(station, document, _price_list_warnings(station))
     station.emit(document, text)
+
+
+def _desk_users(station: Station) -> list:
+    """The desk's users (`init` tells how to add the first one)."""
+    from mediastation.workflows.users import list_users
+
+    return list_users(station.database())
 
 
 def _samples(station: Station) -> dict:
