@@ -96,8 +96,29 @@ def test_an_export_the_rules_did_not_approve_is_409(desk: DeskServer, api) -> No
     assert client.get("/api/v1/jobs/E-NOPE").status == 404
 
 
+def test_a_release_done_elsewhere_is_recorded_from_the_request_page(desk: DeskServer, api) -> None:
+    client, csrf = api
+    added = client.post("/api/v1/requests", json_body=_example("requests/release_electronic.json"), headers=csrf).json()
+    assert (added["decision"], added["channel"]) == ("release", "electronic")
+    page = client.get(f"/requests/{added['request_id']}").text
+    assert 'action="/requests/' + added["request_id"] + '/export"' not in page  # not a media release
+    form = {"csrf_token": csrf["X-CSRF-Token"], "note": "sent over the image link by hand"}
+    assert client.post(f"/requests/{added['request_id']}/release", form={"note": "x"}).status == 403  # no CSRF
+    assert client.post(f"/requests/{added['request_id']}/release", form=form).status == 303
+    shown = run_json("request", "show", added["request_id"], home=desk.home)
+    assert shown["state"] == "released"
+    patient = _example("requests/release_electronic.json")["patient"]["hetu"]
+    entries = [e for e in run_json("log", "patient", patient, home=desk.home)["disclosures"]
+               if e["note"] == form["note"]]
+    assert [(e["actor"], e["channel"]) for e in entries] == [("tech", "electronic")]
+    page = client.get(f"/requests/{added['request_id']}").text
+    assert "sent over the image link by hand" in page and 'action="/requests/' + added["request_id"] + '/release"' not in page
+    again = client.post(f"/requests/{added['request_id']}/release", form=form)
+    assert again.status == 409 and "already in the disclosure log" in again.text
+
+
 def test_a_queued_export_is_run_by_the_worker_of_a_desk_started_later(desk: DeskServer, api) -> None:
-    """Closing the browser, or the desk, loses nothing: the job waits in the queue and the worker
+    """(Last in this module: it stops the module's desk.) Closing the browser, or the desk, loses nothing: the job waits in the queue and the worker
     beside the next desk runs it; the new desk shows it done with the letter."""
     import time
 

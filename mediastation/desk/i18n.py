@@ -86,6 +86,8 @@ LABELS: dict[str, dict[str, str]] = {
         "stage_done": "Valmis",
         "state_cancelled": "Peruttu", "stage_": "–", "back_to_request": "Takaisin pyyntöön",
         "state_open": "Avoin", "state_released": "Luovutettu",
+        "disclosures": "Luovutuslokin merkinnät", "no_disclosures": "Ei merkintöjä.",
+        "release_note": "Lisätieto (valinnainen)", "record_release": "Kirjaa muualla tehty luovutus lokiin",
     },
     "sv": {
         "app": "Bildutlämningens skrivbord", "skip": "Till innehållet", "nav": "Huvudmeny",
@@ -158,6 +160,8 @@ LABELS: dict[str, dict[str, str]] = {
         "stage_done": "Klart",
         "state_cancelled": "Avbrutet", "stage_": "–", "back_to_request": "Tillbaka till begäran",
         "state_open": "Öppen", "state_released": "Utlämnad",
+        "disclosures": "Poster i utlämningsloggen", "no_disclosures": "Inga poster.",
+        "release_note": "Tilläggsuppgift (valfri)", "record_release": "Registrera en utlämning gjord på annat sätt",
     },
     "en": {
         "app": "Image release desk", "skip": "Skip to content", "nav": "Main menu",
@@ -231,6 +235,8 @@ LABELS: dict[str, dict[str, str]] = {
         "stage_done": "Done",
         "state_cancelled": "Cancelled", "stage_": "–", "back_to_request": "Back to the request",
         "state_open": "Open", "state_released": "Released",
+        "disclosures": "Disclosure log entries", "no_disclosures": "No entries.",
+        "release_note": "Note (optional)", "record_release": "Record a release done elsewhere in the log",
     },
 }
 

@@ -17,8 +17,9 @@ from mediastation.desk.render import render
 from mediastation.errors import InputError, MediaStationError
 from mediastation.jobs.queue import JobQueue
 from mediastation.store.requests import RequestRepository
-from mediastation.workflows.requests import (InvalidRequestFile, add_request, check_request, get_request,
-                                             request_document)
+from mediastation.store.disclosures import DisclosureLog
+from mediastation.workflows.requests import (InvalidRequestFile, add_request, check_request, entry_document,
+                                             get_request, record_release, request_document)
 
 router = APIRouter()
 technician = require("technician")
@@ -82,11 +83,13 @@ def _request_page(request: Request, caller: Caller, request_id: str, *, error: s
     row = get_request(context.database, request_id)
     exports = [job.to_json() for job in JobQueue(context.database).for_subject("export", row.request_id)]
     exportable = row.decision == "release" and row.channel in MEDIA
+    disclosures = [entry_document(entry) for entry in DisclosureLog(context.database).for_request(row.request_id)]
     return render(request, caller, "request_page.html", status=status,
                   title=label(caller.language, "request_title", id=row.request_id), row=row,
                   document=row.request_json, decision=row.decision_json, exports=exports, exportable=exportable,
                   media=MEDIUM_CHOICES, burners=context.burner_names(),
-                  default_burner=context.settings.burners.default, error=error)
+                  default_burner=context.settings.burners.default, error=error, disclosures=disclosures,
+                  recordable=row.decision == "release" and not disclosures)
 
 
 @router.get("/requests/{request_id}")
@@ -122,6 +125,21 @@ def request_export(request: Request, request_id: str, caller: Caller = Depends(t
             raise
         return _request_page(request, caller, request_id, error=refused.message, status=409)
     return RedirectResponse(f"/jobs/{document['job_id']}", status_code=303)
+
+
+@router.post("/requests/{request_id}/release")
+def request_record_release(request: Request, request_id: str, caller: Caller = Depends(technician)) -> Response:
+    """A release done outside the station (a register copy in the PACS, a transfer) into the
+    disclosure log, like `log record ID` (R13); the signed-in person is its actor."""
+    context = desk(request)
+    note = str((caller.form or {}).get("note") or "").strip()
+    try:
+        record_release(context.database, request_id, actor=caller.name, station=context.station, note=note)
+    except MediaStationError as refused:
+        if refused.code == "not_found":
+            raise
+        return _request_page(request, caller, request_id, error=refused.message, status=409)
+    return RedirectResponse(f"/requests/{get_request(context.database, request_id).request_id}", status_code=303)
 
 
 # -- JSON API -------------------------------------------------------------------------------------
