@@ -84,7 +84,7 @@ def _exports(home: Path, pacs: OrthancServer, tmp_path: Path) -> list[str]:
         path = tmp_path / f"request{number}.json"
         path.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
         requests.append(run_json("request", "add", str(path), home=home)["request_id"])
-    pacs.store(files)
+    pacs.store(files, timeout=120)  # a loaded machine (a whole test run on 2 cores) answered slower than 30 s
     return requests
 
 
