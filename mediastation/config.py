@@ -170,6 +170,9 @@ class ImportSection(Section):
     storage_commitment: bool = True
     commitment_timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
     folder: str = "{home}/imports"
+    # the wait for a C-STORE response: [archive] timeout plus the instance's size at this rate (an
+    # archive stores the whole instance before it answers; 20 MB/s is a slow disk's pace)
+    slowest_archive_mb_s: Annotated[float, Field(gt=0, le=10000)] = 20.0
 
 
 class BurnerEntry(Section):

@@ -33,6 +33,7 @@ from support.outside_media import (
     xorriso_iso,
     zip_tree,
 )
+from support.damaged_media import other_pixels
 from support.synthetic import make_study
 
 HETU = "010594Y9032"
@@ -108,7 +109,7 @@ def disc(tmp_path: Path) -> dict[str, Any]:
     extras = non_dicom_files(root)
     (root / "BACKUP").mkdir()
     shutil.copyfile(ct.files[0], root / "BACKUP" / "COPY1")
-    new_instance_like(j2k.files[1], root / "BACKUP" / "CONFLICT", SeriesDescription="edited elsewhere")
+    other_pixels(j2k.files[1], root / "BACKUP" / "CONFLICT")  # the same UIDs, another image
     zipped = outside_study(tmp_path / "z", "ZIP", images=2, seed=104)
     zip_tree([(f, f"study/{f.name}") for f in zipped.files], root / "EXPORT.ZIP", extra={"../../escape": b"x"})
     return {"root": root, "ct": ct, "j2k": j2k, "other": other, "zipped": zipped, "extras": extras}

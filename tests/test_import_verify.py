@@ -64,6 +64,30 @@ def test_a_finished_series_is_checked_before_the_store_ends(tmp_path: Path) -> N
     assert set(collected.commitment.failed) == {str(headers[n].SOPInstanceUID) for n in second[:-1]}
 
 
+def test_what_the_archive_lists_only_after_the_series_was_looked_up_is_found_at_the_end(tmp_path: Path) -> None:
+    """An archive may answer a C-STORE before a C-FIND lists it (Orthanc did, now and then): the
+    series looked up too early is looked up again once the archive answered the commitment."""
+    study = make_study(tmp_path / "src", modality="CT", images=3, series=1, seed=73, rows=32, cols=32)
+    headers = [dcmread(p, stop_before_pixels=True) for p in study.files]
+    port = free_port()
+    with OrthancServer(ae_title="HUSPACS", station_ae="MEDIASTATION", station_port=port) as pacs:
+        env = Env(DicomNode("HUSPACS", "127.0.0.1", pacs.dicom_port), "MEDIASTATION", port)
+        verifier = OverlappedVerifier(
+            env, {n: (str(h.StudyInstanceUID), str(h.SeriesInstanceUID)) for n, h in enumerate(headers)},
+            {n: (str(h.SOPClassUID), str(h.SOPInstanceUID)) for n, h in enumerate(headers)})
+        for n in range(len(headers)):
+            verifier.outcome(n, True)  # the store said stored; the archive does not list them yet
+        deadline = time.monotonic() + 10
+        while not verifier.ready.empty() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)  # the series' look-up, taken from the queue, has run and found nothing
+        assert verifier.collected.archived == {}
+        pacs.store(study.files)  # now the archive lists them
+        collected = verifier.finish()
+    assert collected.error is None
+    assert set(collected.archived) == {str(h.SOPInstanceUID) for h in headers}
+
+
 def test_a_failure_inside_the_worker_is_an_error_not_a_verified_import(tmp_path: Path) -> None:
     study = make_study(tmp_path / "src", modality="CT", images=2, series=1, seed=72, rows=32, cols=32)
     headers = [dcmread(p, stop_before_pixels=True) for p in study.files]

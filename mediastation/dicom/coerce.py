@@ -20,6 +20,7 @@ a lossy original stays marked lossy (R-E3), video is never transcoded, nothing n
 
 from __future__ import annotations
 
+import copy
 import shutil
 import struct
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from pydicom.uid import (
 from mediastation.dicom.inventory import InstanceHeader, fix_charset
 from mediastation.dicom.rawheader import RawHeader, RawHeaderError, read_raw_header
 from mediastation.dicom.sources import MediumFile
+from mediastation.dicom.validate import ODD_LENGTH, UNDEFINED
 
 UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 CONVERTED_ALWAYS = (ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian)  # re-encoded before sending
@@ -181,14 +183,30 @@ def _originals(ds: Dataset, c: Coercion) -> Dataset:
     return item
 
 
-def _original_item(ds: Dataset, c: Coercion, modified: Dataset) -> Dataset:
+def _original_item(ds: Dataset, c: Coercion, modified: Dataset, reason: str = "COERCE") -> Dataset:
     item = Dataset()
     item.SourceOfPreviousValues = str(ds.get("InstitutionName", "") or "")[:64]
     item.AttributeModificationDateTime = c.when.strftime("%Y%m%d%H%M%S.%f") + c.when.strftime("%z")
     item.ModifyingSystem = c.modifying_system[:64]
-    item.ReasonForTheAttributeModification = "COERCE"
+    item.ReasonForTheAttributeModification = reason
     item.ModifiedAttributesSequence = [modified]
     return item
+
+
+def previous_values(ds: Dataset, tags: tuple[int, ...]) -> Dataset | None:
+    """The elements a repair pads (their values of odd length, PS3.5 7.1.1) as the file has them."""
+    item = Dataset()
+    for tag in tags:
+        if tag in ds and tag >> 16 not in (0x0002, 0x7FE0):
+            item.add(copy.deepcopy(ds[tag]))
+    return item if len(item) else None
+
+
+def record_correction(ds: Dataset, previous: Dataset, c: Coercion) -> None:
+    """IRWF's record of a repair that changed values (odd lengths padded): an Original Attributes
+    item with reason CORRECT (PS3.3 C.12.1.1.9.2) holding the values as they were."""
+    ds.OriginalAttributesSequence = list(ds.get("OriginalAttributesSequence", [])) + [
+        _original_item(ds, c, previous, reason="CORRECT")]
 
 
 def _equipment(c: Coercion) -> Dataset:
@@ -240,19 +258,23 @@ def _encodes(values: list[str], codec: str) -> bool:
 
 # -- writing the coerced instance ------------------------------------------------------------------
 def write_coerced(source: MediumFile, header: InstanceHeader, coercion: Coercion, out: Path, *,
-                  accepted: set[str] | frozenset[str], source_ae: str = "") -> Written:
-    """Write the coerced instance to `out` (PS3.10) in a syntax the archive accepted."""
+                  accepted: set[str] | frozenset[str], source_ae: str = "", repairs: tuple[str, ...] = (),
+                  odd_tags: tuple[int, ...] = ()) -> Written:
+    """Write the coerced instance to `out` (PS3.10) in a syntax the archive accepted; `repairs`
+    (dicom/validate.py) are made on the way: the data set is then written by pydicom, which re-reads
+    UN elements with their dictionary VR and pads odd lengths, and the pixel data's odd fragments are
+    padded while they stream."""
     target, convert = choose_syntax(header.transfer_syntax, accepted)
-    if not convert:
+    if not convert and not repairs:
         try:
             _write_spliced(source, header, coercion, out, target, source_ae)
             return Written(target)
         except (Unspliceable, RawHeaderError):
             pass
     if not convert and (header.pixel_offset is not None or header.transfer_syntax in UNCOMPRESSED):
-        _write_streaming(source, header, coercion, out, target, source_ae)
+        _write_streaming(source, header, coercion, out, target, source_ae, repairs, odd_tags)
         return Written(target)
-    return _write_converted(source, header, coercion, out, target, source_ae)
+    return _write_converted(source, header, coercion, out, target, source_ae, repairs, odd_tags)
 
 
 class Unspliceable(Exception):
@@ -379,27 +401,142 @@ def _meta_element(element: int, vr: bytes, value: bytes) -> bytes:
 
 
 def _write_streaming(source: MediumFile, header: InstanceHeader, coercion: Coercion, out: Path, syntax: str,
-                     source_ae: str) -> None:
-    """pydicom re-encodes the header; the pixel data is copied byte for byte."""
+                     source_ae: str, repairs: tuple[str, ...] = (), odd_tags: tuple[int, ...] = ()) -> None:
+    """pydicom re-encodes the header; the pixel data is copied byte for byte (a repaired file's
+    pixel data element is written anew around the same bytes: `_PixelElement`)."""
     with source.open() as fp:
         ds = dcmread(fp, stop_before_pixels=True, force=True)
         fix_charset(ds)
+        previous = _repair_data_set(ds, repairs, odd_tags)
         coerce(ds, coercion)
+        if previous is not None:
+            record_correction(ds, previous, coercion)
+        pixel = _PixelElement.read(fp, header.pixel_offset, ds) if repairs and header.pixel_offset is not None \
+            else None
+        if pixel is not None:
+            pixel.fix_offset_table(ds)
         _prepare(ds, syntax, source_ae)
         with open(out, "wb") as dst:
             pydicom.dcmwrite(dst, ds, enforce_file_format=True)
-            if header.pixel_offset is not None:
+            if pixel is not None:
+                pixel.write(fp, dst, implicit=UID(syntax).is_implicit_VR)
+            elif header.pixel_offset is not None:
                 fp.seek(header.pixel_offset)
                 shutil.copyfileobj(fp, dst, 1024 * 1024)
 
 
+def _repair_data_set(ds: Dataset, repairs: tuple[str, ...], odd_tags: tuple[int, ...]) -> Dataset | None:
+    """Every element decoded (UN with its dictionary VR: pydicom's replace_un_with_known_vr), so
+    pydicom writes each anew, of even length; the previous values of the odd ones, or None."""
+    if not repairs:
+        return None
+    previous = previous_values(ds, odd_tags) if ODD_LENGTH in repairs else None
+    for _element in ds.iterall():
+        pass
+    return previous
+
+
+@dataclass(frozen=True)
+class _PixelElement:
+    """The pixel data element of a file being repaired, as its items lie in the file: native (one
+    value) or encapsulated (the Basic Offset Table and each fragment, PS3.5 A.4)."""
+
+    tag: int
+    vr: bytes
+    value_start: int
+    length: int  # of a native value; UNDEFINED for encapsulated
+    items: tuple[tuple[int, int], ...] = ()  # encapsulated: (value start, length) of the offset table and fragments
+    end: int = 0  # where the element ends in the file (elements after it are copied as they are)
+
+    @classmethod
+    def read(cls, fp: BinaryIO, offset: int, ds: Dataset) -> _PixelElement:
+        fp.seek(offset)
+        head = fp.read(12)
+        group, element = struct.unpack("<HH", head[:4])
+        tag = group << 16 | element
+        if head[4:6] in (b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN"):
+            vr, length, start = head[4:6], struct.unpack("<I", head[8:12])[0], offset + 12
+        else:  # implicit VR (or a writer's switch to it for the pixel data)
+            vr, length, start = b"", struct.unpack("<I", head[4:8])[0], offset + 8
+        if vr not in (b"OB", b"OW", b"OF", b"OD", b"OL", b"OV"):
+            vr = {0x7FE00008: b"OF", 0x7FE00009: b"OD"}.get(tag) or (
+                b"OB" if length == UNDEFINED or int(ds.get("BitsAllocated", 16) or 16) <= 8 else b"OW")
+        if length != UNDEFINED:
+            return cls(tag, vr, start, length, end=start + length)
+        items, position = [], start
+        while True:
+            fp.seek(position)
+            item = fp.read(8)
+            item_tag = struct.unpack("<HH", item[:4])
+            item_length = struct.unpack("<I", item[4:8])[0]
+            if item_tag == (0xFFFE, 0xE0DD):
+                return cls(tag, vr, start, length, tuple(items), end=position + 8)
+            items.append((position + 8, item_length))
+            position += 8 + item_length
+
+    def _padded_offsets(self) -> dict[int, int]:
+        """Old fragment offset (from the first fragment's item, as the offset tables count) -> new."""
+        moved, shift, offset = {}, 0, 0
+        for _start, length in self.items[1:]:
+            moved[offset] = offset + shift
+            offset += 8 + length
+            shift += length % 2
+        moved[offset] = offset + shift
+        return moved
+
+    def fix_offset_table(self, ds: Dataset) -> None:
+        """An Extended Offset Table (7FE0,0001) follows the fragments that grow by their padding."""
+        if self.length != UNDEFINED or "ExtendedOffsetTable" not in ds:
+            return
+        moved = self._padded_offsets()
+        old = struct.unpack(f"<{len(ds.ExtendedOffsetTable) // 8}Q", ds.ExtendedOffsetTable)
+        ds.ExtendedOffsetTable = struct.pack(f"<{len(old)}Q", *(moved.get(o, o) for o in old))
+
+    def write(self, fp: BinaryIO, dst: BinaryIO, *, implicit: bool) -> None:
+        """The element, even in every length, then whatever followed it in the file."""
+        length = self.length + self.length % 2 if self.length != UNDEFINED else UNDEFINED
+        tag = struct.pack("<HH", self.tag >> 16, self.tag & 0xFFFF)
+        dst.write(tag + (struct.pack("<I", length) if implicit else self.vr + b"\x00\x00" + struct.pack("<I", length)))
+        if self.length != UNDEFINED:
+            _copy_range(fp, dst, self.value_start, self.length, pad=self.length % 2 == 1)
+        else:
+            table_start, table_length = self.items[0]
+            fp.seek(table_start)
+            table = fp.read(table_length)
+            if table:
+                moved = self._padded_offsets()
+                old = struct.unpack(f"<{table_length // 4}I", table)
+                table = struct.pack(f"<{len(old)}I", *(moved.get(o, o) for o in old))
+            dst.write(struct.pack("<HHI", 0xFFFE, 0xE000, len(table)) + table)
+            for start, fragment in self.items[1:]:
+                dst.write(struct.pack("<HHI", 0xFFFE, 0xE000, fragment + fragment % 2))
+                _copy_range(fp, dst, start, fragment, pad=fragment % 2 == 1)
+            dst.write(struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+        fp.seek(self.end)
+        shutil.copyfileobj(fp, dst, 1024 * 1024)
+
+
+def _copy_range(fp: BinaryIO, dst: BinaryIO, start: int, length: int, *, pad: bool) -> None:
+    fp.seek(start)
+    left = length
+    while left:
+        block = fp.read(min(left, 1024 * 1024))
+        if not block:
+            raise EOFError(f"the file ended {left} bytes before the end of its pixel data")
+        dst.write(block)
+        left -= len(block)
+    if pad:
+        dst.write(b"\x00")  # PS3.5 7.1.1 and A.4: a trailing NUL makes the length even
+
+
 def _write_converted(source: MediumFile, header: InstanceHeader, coercion: Coercion, out: Path, syntax: str,
-                     source_ae: str) -> Written:
+                     source_ae: str, repairs: tuple[str, ...] = (), odd_tags: tuple[int, ...] = ()) -> Written:
     """The whole instance read and re-encoded: decompression, Big Endian, Deflate."""
     original = header.transfer_syntax
     with source.open() as fp:
         ds = dcmread(fp, force=True)
     fix_charset(ds)
+    previous = previous_values(ds, odd_tags) if ODD_LENGTH in repairs else None
     for _element in ds.iterall():
         pass  # every raw element decoded under its original encoding
     lossy = False
@@ -408,6 +545,8 @@ def _write_converted(source: MediumFile, header: InstanceHeader, coercion: Coerc
     elif ds.original_encoding[1] is False:
         _swap_to_little_endian(ds)
     coerce(ds, coercion)
+    if previous is not None:
+        record_correction(ds, previous, coercion)
     _prepare(ds, syntax, source_ae)
     with open(out, "wb") as dst:
         pydicom.dcmwrite(dst, ds, enforce_file_format=True)

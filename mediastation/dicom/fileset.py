@@ -42,6 +42,7 @@ from mediastation.dicom.headers import (
     read_header,
 )
 from mediastation.dicom.profiles import Profile
+from mediastation.dicom.validate import validate
 from mediastation.errors import InputError
 from mediastation.files import part_path, write_bytes_atomic
 
@@ -536,9 +537,15 @@ def index_tree(root: Path, *, fileset_id: str | None = None, profile: Profile | 
     entries: list[Entry] = []
     for done, (parts, path) in enumerate(files, 1):
         try:
-            entries.append((read_header(path), parts))
+            header = read_header(path)
         except (NotDicomError, InvalidInstanceError) as exc:
             problems.append(exc.message)
+        else:
+            damage = damaged(path)
+            if damage:
+                problems.append(f"{'/'.join(parts)}: {damage}")
+            else:
+                entries.append((header, parts))
         if progress and (done % 200 == 0 or done == len(files)):
             progress(done, len(files), "headers read")
     if problems:
@@ -591,33 +598,57 @@ def verify_fileset(root: Path, profile: Profile | None = None) -> list[str]:
 
 
 def _verify_records(root: Path, ds: Any, profile: Profile | None, problems: list[str]) -> set[tuple[str, ...]]:
+    referenced: set[tuple[str, ...]] = set()
+    visits, offset_problems = record_tree(ds)
+    for visit in visits:
+        _check_record(root, visit.record, visit.kind, visit.parent_type, visit.context, profile, problems, referenced)
+    problems += offset_problems
+    return referenced
+
+
+@dataclass(frozen=True)
+class RecordVisit:
+    """A directory record reached from the root: its type, its parent's type, its ancestors by type."""
+
+    record: Any
+    kind: str
+    parent_type: str | None
+    context: dict[str, Any]
+
+
+def record_tree(ds: Any) -> tuple[list[RecordVisit], list[str]]:
+    """The records of a DICOMDIR data set in the order its offsets give them (PS3.10 8.5: first
+    record of the root, next record, lower-level entity), and the problems of those offsets: one
+    that points at no record, a loop, records no offset reaches."""
     records = list(ds.get("DirectoryRecordSequence", []))
     by_offset = {record.seq_item_tell: record for record in records}
-    referenced: set[tuple[str, ...]] = set()
+    visits: list[RecordVisit] = []
+    problems: list[str] = []
     visited: set[int] = set()
-
-    def walk(offset: int, parent: Any, parent_type: str | None, context: dict[str, Any]) -> None:
+    pending = [(int(ds.get("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity", 0) or 0), None, {})]
+    while pending:  # depth first, as the records are laid out; a stack, not recursion (a loop can be deep)
+        offset, parent_type, context = pending.pop()
+        later: list[tuple[int, str | None, dict[str, Any]]] = []
         while offset:
             record = by_offset.get(offset)
             if record is None:
                 problems.append(f"a record offset ({offset}) points at no directory record")
-                return
+                break
             if offset in visited:
                 problems.append(f"record at offset {offset} is reached twice (offsets loop)")
-                return
+                break
             visited.add(offset)
             kind = str(record.get("DirectoryRecordType", ""))
-            _check_record(root, record, kind, parent_type, context, profile, problems, referenced)
+            visits.append(RecordVisit(record, kind, parent_type, context))
             lower = int(record.get("OffsetOfReferencedLowerLevelDirectoryEntity", 0) or 0)
             if lower:
-                walk(lower, record, kind, {**context, kind: record})
+                later.append((lower, kind, {**context, kind: record}))
             offset = int(record.get("OffsetOfTheNextDirectoryRecord", 0) or 0)
-
-    walk(int(ds.get("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity", 0) or 0), None, None, {})
+        pending += reversed(later)
     orphans = len(records) - len(visited)
     if orphans > 0:
         problems.append(f"{orphans} directory record(s) are not reachable from the root (offsets are wrong)")
-    return referenced
+    return visits, problems
 
 
 def _check_record(root: Path, record: Any, kind: str, parent_type: str | None, context: dict[str, Any],
@@ -655,7 +686,19 @@ def _check_record(root: Path, record: Any, kind: str, parent_type: str | None, c
     except (NotDicomError, InvalidInstanceError) as exc:
         problems.append(f"{name}: {exc.message}")
         return
+    damage = damaged(path)
+    if damage:
+        problems.append(f"{name}: {damage}")
+        return
     _compare(name, record, header, context, problems)
+
+
+def damaged(path: Path) -> str | None:
+    """What makes the file unfit for a file-set as a whole (dicom/validate.py: cut, or not DICOM to
+    its end), or None. DCMTK's dcmmkdir refuses such a file; so does the station."""
+    with open(path, "rb") as fp:
+        checked = validate(fp, os.fstat(fp.fileno()).st_size)
+    return f"{checked.problem}: {checked.detail}" if checked.problem else None
 
 
 def _compare(name: str, record: Any, header: InstanceHeader, context: dict[str, Any], problems: list[str]) -> None:

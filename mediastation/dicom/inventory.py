@@ -14,8 +14,12 @@ research/import_anchors.md:
 - R-A7/R-A8: every file has a kind (`instance`, `fileset`, `non_dicom`, `unreadable`) and a reason;
   each file's SHA-256; nothing is executed.
 - R-B1: headers only (`stop_before_pixels`); R-B2: misspelt character sets are normalised.
-- R-E5 on the medium itself: the same SOP Instance UID twice with the same bytes is one instance
-  (the copy `duplicate`), with different bytes both are `duplicate_conflict` and neither is sent.
+- R-E5 on the medium itself: copies of one SOP Instance UID with the same decoded pixel data and
+  the same patient are one instance: the best copy is taken, the others are `duplicate` naming it;
+  copies that really differ (pixel data or patient) are all `duplicate_conflict` and none is sent
+  unless the operator prefers one (`import run --prefer PATH`).
+- Every instance is validated whole (dicom/validate.py): a truncated or corrupt file is never sent;
+  what can be repaired without changing the image is listed in `repairs`.
 """
 
 from __future__ import annotations
@@ -36,13 +40,20 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import (
+    UID,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    RLELossless,
 )
 
 from mediastation.dicom.rawheader import RawHeader, RawHeaderError, read_raw_header
 from mediastation.dicom.sources import Medium, MediumFile
+from mediastation.dicom.validate import Validation, validate
 from mediastation.domain.reconcile import (
     PatientIdentity,
     group_keys,
@@ -73,6 +84,7 @@ HEADER_KEYWORDS = ("SpecificCharacterSet", "SOPClassUID", "SOPInstanceUID", "Stu
                    "DirectoryRecordSequence")
 TAG: dict[str, int] = {keyword: int(tag_for_keyword(keyword)) for keyword in HEADER_KEYWORDS}  # type: ignore[arg-type]
 WANTED = frozenset(TAG.values())
+NOT_SENT = frozenset({"duplicate", "duplicate_conflict", "not_preferred"})  # reasons of instances never sent
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,9 @@ class InventoryFile:
     patient_key: str | None = None
     notes: tuple[str, ...] = ()
     source: MediumFile | None = field(default=None, repr=False, compare=False)
+    repairs: tuple[str, ...] = ()   # what the store repairs (dicom/validate.py), listed in the result
+    odd_tags: tuple[int, ...] = ()  # top-level elements of odd length (dicom/coerce.py keeps their values)
+    differs: tuple[str, ...] = ()   # a copy in conflict: what differs between the copies of its UID
 
     @property
     def sop_instance_uid(self) -> str | None:
@@ -125,8 +140,8 @@ class InventoryFile:
 
     @property
     def sendable(self) -> bool:
-        """An instance the station may store: not a second copy, not in conflict."""
-        return self.kind == "instance" and self.reason not in ("duplicate", "duplicate_conflict")
+        """An instance the station may store: not a second copy, not in conflict, not passed over."""
+        return self.kind == "instance" and self.reason not in NOT_SENT
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {"path": self.path, "kind": self.kind, "patient_key": self.patient_key,
@@ -137,6 +152,8 @@ class InventoryFile:
             document["transfer_syntax"] = self.header.transfer_syntax
         if self.notes:
             document["notes"] = list(self.notes)
+        if self.repairs:
+            document["repairs"] = list(self.repairs)
         return document
 
 
@@ -182,9 +199,29 @@ class Inventory:
     missing: tuple[str, ...]  # DICOMDIR records whose file is not on the medium
     patients: tuple[PatientGroup, ...]
     files: tuple[InventoryFile, ...]
+    medium_problems: tuple[str, ...] = ()  # the medium itself is damaged (a cut ISO image)
+
+    @property
+    def medium_state(self) -> str:
+        return "broken" if self.medium_problems else "ok"
+
+    @property
+    def instances(self) -> int:
+        """Files that are DICOM instances the station can read (copies and conflicts included)."""
+        return sum(1 for f in self.files if f.kind == "instance")
 
     def group(self, key: str) -> PatientGroup | None:
         return next((g for g in self.patients if g.key == key), None)
+
+    def index_of(self, path: str) -> int | None:
+        """A file's place from its path as `import scan` lists it: exact, else the only one that
+        matches ignoring case (ISO 9660 names)."""
+        path = path.removeprefix("./").lstrip("/")
+        exact = [seq for seq, f in enumerate(self.files) if f.path == path]
+        if exact:
+            return exact[0]
+        folded = [seq for seq, f in enumerate(self.files) if f.path.casefold() == path.casefold()]
+        return folded[0] if len(folded) == 1 else None
 
     def fingerprint(self) -> str:
         """The medium's content: every path with its SHA-256 (same medium, same fingerprint)."""
@@ -200,7 +237,8 @@ class Inventory:
         return counts
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "medium": self.description, "dicomdir": self.dicomdir,
+        return {"source": self.source, "medium": self.description, "medium_state": self.medium_state,
+                "medium_problems": list(self.medium_problems), "dicomdir": self.dicomdir,
                 "dicomdir_problems": list(self.dicomdir_problems), "missing": list(self.missing),
                 "fingerprint": self.fingerprint() if all(f.sha256 for f in self.files) else None,
                 "counts": self.counts(), "patients": [p.to_json() for p in self.patients],
@@ -229,7 +267,7 @@ def take_inventory(medium: Medium, *, hashes: bool = True, workers: int | None =
     examined = _mark_duplicates(examined)
     examined, groups = _group(examined)
     return Inventory(medium.location, medium.description, dicomdir, tuple(problems), tuple(missing),
-                     tuple(groups), tuple(examined))
+                     tuple(groups), tuple(examined), tuple(medium.problems))
 
 
 def examine(medium_file: MediumFile, *, hashes: bool = True) -> InventoryFile:
@@ -241,15 +279,20 @@ def examine(medium_file: MediumFile, *, hashes: bool = True) -> InventoryFile:
     try:
         with medium_file.open() as fp:
             head = fp.read(HEAD_BYTES)
-            header, kind, reason, pixel_end = _classify(fp, head, medium_file)
+            header, kind, reason = _classify(fp, head, medium_file)
             size, digest = _read_rest(fp, medium_file.size, hashes)
+            # a damaged file pydicom could not read either is validated too: the walk says where it breaks
+            damaged = kind == "unreadable" and reason in ("truncated", "corrupt_dicom")
+            checked = validate(fp, size, head) if kind == "instance" or damaged else Validation()
     except (OSError, EOFError, ValueError) as exc:
         return InventoryFile(medium_file.path, max(medium_file.size, 0), "unreadable", "io_error",
                              notes=(str(exc)[:200],), source=medium_file)
-    if pixel_end is not None and pixel_end > size:
-        kind, reason, header = "unreadable", "truncated", None
+    if checked.problem:  # never sent: the archive would stall on it or store half an image
+        return InventoryFile(medium_file.path, size, "unreadable", checked.problem, digest, source=medium_file,
+                             notes=(checked.detail,))
     return InventoryFile(medium_file.path, size, kind, reason, digest, header, source=medium_file,
-                         notes=_notes(header))
+                         notes=_notes(header) + tuple(f"repair: {note}" for note in checked.notes),
+                         repairs=checked.repairs, odd_tags=checked.odd_tags)
 
 
 def _read_rest(fp: BinaryIO, known_size: int, hashes: bool) -> tuple[int, str | None]:
@@ -272,16 +315,15 @@ def _notes(header: InstanceHeader | None) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _classify(fp: BinaryIO, head: bytes, medium_file: MediumFile
-              ) -> tuple[InstanceHeader | None, str, str, int | None]:
-    """(header, kind, reason, where the pixel data should end) of one file."""
+def _classify(fp: BinaryIO, head: bytes, medium_file: MediumFile) -> tuple[InstanceHeader | None, str, str]:
+    """(header, kind, reason) of one file, from its header (dicom/validate.py checks the rest)."""
     if medium_file.archive:
-        return None, "non_dicom", "archive", None
+        return None, "non_dicom", "archive"
     if not head:
-        return None, "non_dicom", "empty", None
+        return None, "non_dicom", "empty"
     dicom = sniff_dicom(head)
     if dicom is None:
-        return None, "non_dicom", non_dicom_reason(medium_file.path, head), None
+        return None, "non_dicom", non_dicom_reason(medium_file.path, head)
     try:
         return _classify_raw(fp, head)
     except (RawHeaderError, struct.error, UnicodeDecodeError, LookupError, ValueError):
@@ -291,25 +333,24 @@ def _classify(fp: BinaryIO, head: bytes, medium_file: MediumFile
         ds = read_header(fp)
     except (InvalidDicomError, EOFError, ValueError, KeyError, TypeError, struct.error, NotImplementedError,
             AttributeError, IndexError) as exc:
-        return None, "unreadable", "truncated" if isinstance(exc, EOFError) else "corrupt_dicom", None
+        return None, "unreadable", "truncated" if isinstance(exc, EOFError) else "corrupt_dicom"
     if is_fileset(ds):
-        return None, "fileset", "dicomdir", None
-    pixel_offset, pixel_end = _pixel_element(fp, ds)
-    header = header_of(ds, has_preamble=dicom == "part10", pixel_offset=pixel_offset)
+        return None, "fileset", "dicomdir"
+    header = header_of(ds, has_preamble=dicom == "part10", pixel_offset=_pixel_offset(fp, ds))
     if not (header.sop_instance_uid and header.sop_class_uid and header.study_instance_uid):
-        return None, "unreadable", "missing_uid", None
-    return header, "instance", "", pixel_end
+        return None, "unreadable", "missing_uid"
+    return header, "instance", ""
 
 
-def _classify_raw(fp: BinaryIO, head: bytes) -> tuple[InstanceHeader | None, str, str, int | None]:
+def _classify_raw(fp: BinaryIO, head: bytes) -> tuple[InstanceHeader | None, str, str]:
     raw = read_raw_header(fp, WANTED, head)
     meta_class = raw.meta.get(0x00020002, b"").rstrip(b"\x00 ").decode("ascii", "replace")
     if meta_class == MEDIA_STORAGE_DIRECTORY or TAG["DirectoryRecordSequence"] in raw.values:
-        return None, "fileset", "dicomdir", None
+        return None, "fileset", "dicomdir"
     header = header_from_raw(raw)
     if not (header.sop_instance_uid and header.sop_class_uid and header.study_instance_uid):
-        return None, "unreadable", "missing_uid", None
-    return header, "instance", "", raw.pixel_end
+        return None, "unreadable", "missing_uid"
+    return header, "instance", ""
 
 
 def header_from_raw(raw: RawHeader) -> InstanceHeader:
@@ -343,30 +384,16 @@ def header_from_raw(raw: RawHeader) -> InstanceHeader:
     )
 
 
-def _pixel_element(fp: BinaryIO, ds: Dataset) -> tuple[int | None, int | None]:
-    """Where the pixel data element starts (header reading stopped there) and where its value ends.
-
-    The end is known for a defined length; an encapsulated (undefined length) value is not checked.
-    """
+def _pixel_offset(fp: BinaryIO, ds: Dataset) -> int | None:
+    """Where the pixel data element starts: pydicom's header reading stopped there."""
     here = fp.tell()
-    raw = fp.read(12)
+    raw = fp.read(4)
     fp.seek(here)
-    if len(raw) < 8:
-        return None, None
-    implicit, little = ds.original_encoding if ds.original_encoding[0] is not None else (False, True)
-    order = "<" if little is not False else ">"
-    group, element = struct.unpack(order + "HH", raw[:4])
-    if (group << 16 | element) not in PIXEL_TAGS:
-        return None, None
-    if implicit or raw[4:6] not in VRS:  # some writers switch to implicit VR for the pixel data
-        length, header_len = struct.unpack(order + "I", raw[4:8])[0], 8
-    elif raw[4:6] in (b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN") and len(raw) >= 12:
-        length, header_len = struct.unpack(order + "I", raw[8:12])[0], 12
-    else:
-        length, header_len = struct.unpack(order + "H", raw[6:8])[0], 8
-    if length == 0xFFFFFFFF:
-        return here, None
-    return here, here + header_len + length
+    if len(raw) < 4:
+        return None
+    little = ds.original_encoding[1] if ds.original_encoding[0] is not None else True
+    group, element = struct.unpack(("<" if little is not False else ">") + "HH", raw)
+    return here if (group << 16 | element) in PIXEL_TAGS else None
 
 
 def sniff_dicom(head: bytes) -> str | None:
@@ -498,6 +525,26 @@ def _text(ds: Dataset, keyword: str) -> str:
 
 
 # -- duplicates on the medium (R-E5) ----------------------------------------------------------------
+# Copies of one instance are the same image when their decoded pixel data and patient are the same,
+# whatever their transfer syntax or extra header elements; the copy taken is the best of them:
+# lossless before lossy, then the syntax every archive takes as it is (Explicit, then Implicit VR
+# Little Endian; compressed lossless next; Big Endian and Deflate are always re-encoded), then the
+# most complete header (most data elements), then the one the DICOMDIR names, then the path.
+LOSSLESS_COMPRESSED = frozenset({JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, JPEG2000Lossless,
+                                 "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
+                                 RLELossless})
+SYNTAX_RANK = {ExplicitVRLittleEndian: 0, ImplicitVRLittleEndian: 1}
+DIFFERS_PIXELS, DIFFERS_PATIENT = "pixel data", "patient"
+
+
+@dataclass(frozen=True)
+class _Copy:
+    index: int
+    content: tuple[Any, ...]  # (patient identity, decoded pixel data digest or the raw bytes' when undecodable)
+    rank: tuple[Any, ...]
+    why: str                   # why this copy is preferred, for the others' notes
+
+
 def _mark_duplicates(files: list[InventoryFile]) -> list[InventoryFile]:
     by_uid: dict[str, list[int]] = {}
     for index, item in enumerate(files):
@@ -507,18 +554,28 @@ def _mark_duplicates(files: list[InventoryFile]) -> list[InventoryFile]:
     for indexes in by_uid.values():
         if len(indexes) < 2:
             continue
-        digests = {_digest(files[i]) for i in indexes}
-        if len(digests) == 1:
-            # the copy the DICOMDIR names is the instance; the others are copies of it
+        if len({_digest(files[i]) for i in indexes}) == 1:
+            # the same bytes: the copy the DICOMDIR names is the instance, the others are copies of it
             first = next((i for i in indexes if "not_in_dicomdir" not in files[i].notes), indexes[0])
             for i in indexes:
                 if i != first:
-                    result[i] = replace(files[i], reason="duplicate", notes=files[i].notes + (f"same as {files[first].path}",))
-        else:
-            others = ", ".join(files[i].path for i in indexes)
-            for i in indexes:
-                result[i] = replace(files[i], reason="duplicate_conflict",
-                                    notes=files[i].notes + (f"same SOP Instance UID, different content: {others}",))
+                    result[i] = replace(files[i], reason="duplicate",
+                                        notes=files[i].notes + (f"same as {files[first].path}",))
+            continue
+        copies = [_copy(i, files[i]) for i in indexes]
+        if len({copy.content for copy in copies}) == 1:
+            best = min(copies, key=lambda copy: copy.rank)
+            for copy in copies:
+                if copy.index != best.index:
+                    result[copy.index] = replace(files[copy.index], reason="duplicate", notes=files[copy.index].notes + (
+                        f"same image as {files[best.index].path}, which is taken ({best.why})",))
+            continue
+        differs = [what for what, part in ((DIFFERS_PATIENT, 0), (DIFFERS_PIXELS, 1))
+                   if len({copy.content[part] for copy in copies}) > 1]
+        others = ", ".join(files[i].path for i in indexes)
+        for i in indexes:
+            result[i] = replace(files[i], reason="duplicate_conflict", differs=tuple(differs), notes=files[i].notes + (
+                f"same SOP Instance UID, different {' and '.join(differs)}: {others}",))
     return result
 
 
@@ -530,7 +587,53 @@ def _digest(item: InventoryFile) -> str:
         return sha256_stream(fp)[0]
 
 
+def _copy(index: int, item: InventoryFile) -> _Copy:
+    """One copy's content and rank: the whole instance is read and its pixel data decoded (only for
+    copies of one UID whose bytes differ, one at a time)."""
+    assert item.header is not None and item.source is not None
+    syntax = item.header.transfer_syntax
+    try:
+        with item.source.open() as fp:
+            ds = dcmread(fp, force=True)
+        fix_charset(ds)
+        elements = sum(1 for _ in ds.iterall())
+        lossy = str(ds.get("LossyImageCompression", "") or "") == "01"
+        pixels = _pixel_digest(ds, syntax)
+    except Exception:  # noqa: BLE001 - a copy that does not read whole is content of its own
+        elements, lossy, pixels = 0, False, f"unreadable:{item.sha256}"
+    lossy = lossy or (UID(syntax).is_compressed and syntax not in LOSSLESS_COMPRESSED and not UID(syntax).is_deflated)
+    syntax_rank = SYNTAX_RANK.get(syntax, 2 if syntax in LOSSLESS_COMPRESSED else 3)
+    rank = (lossy, syntax_rank, -elements, "not_in_dicomdir" in item.notes, item.path)
+    why = ("lossless" if not lossy else "lossy") + f", {UID(syntax).name}, {elements} data elements"
+    return _Copy(index, (item.header.identity, pixels), rank, why)
+
+
+def _pixel_digest(ds: Dataset, syntax: str) -> str:
+    """The decoded image's digest (shape, type and values): equal for one image in any lossless syntax."""
+    if not any(keyword in ds for keyword in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        return "no pixel data"
+    if "TransferSyntaxUID" not in ds.file_meta:
+        ds.file_meta.TransferSyntaxUID = UID(syntax)
+    try:
+        array = ds.pixel_array
+    except Exception:  # noqa: BLE001 - no decoder for it: only the very same bytes are the same image
+        return "raw:" + hashlib.sha256(bytes(ds.get("PixelData", b""))).hexdigest()
+    array = array.astype(array.dtype.newbyteorder("="), copy=False)  # a Big Endian file's values are the same
+    digest = hashlib.sha256(f"{array.shape}:{array.dtype.str}:".encode())
+    digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 # -- DICOMDIR (R-A1..R-A3) --------------------------------------------------------------------------
+# Directory Record Types of PS3.3 F.5 (Table F.3-3), the retired ones included: older media use them
+RECORD_TYPES = frozenset({
+    "PATIENT", "STUDY", "SERIES", "IMAGE", "RT DOSE", "RT STRUCTURE SET", "RT PLAN", "RT TREAT RECORD",
+    "PRESENTATION", "WAVEFORM", "SR DOCUMENT", "KEY OBJECT DOC", "SPECTROSCOPY", "RAW DATA", "REGISTRATION",
+    "FIDUCIAL", "HANGING PROTOCOL", "ENCAP DOC", "HL7 STRUC DOC", "VALUE MAP", "STEREOMETRIC", "PALETTE",
+    "IMPLANT", "IMPLANT ASSY", "IMPLANT GROUP", "PLAN", "MEASUREMENT", "SURFACE", "SURFACE SCAN", "TRACT",
+    "ASSESSMENT", "RADIOTHERAPY", "ANNOTATION", "PRIVATE",
+    "OVERLAY", "MODALITY LUT", "VOI LUT", "CURVE", "TOPIC", "VISIT", "RESULTS", "INTERPRETATION",
+    "STUDY COMPONENT", "STORED PRINT", "MRDR"})
 def resolution_keys(file_id: str) -> list[str]:
     """Spellings a Referenced File ID may have on the medium: case, `;1`, trailing `.`, `.dcm` (R-A3)."""
     base = normalise_path(file_id)
@@ -549,6 +652,10 @@ def normalise_path(path: str) -> str:
 
 def _apply_dicomdirs(files: list[InventoryFile]) -> tuple[str, list[str], list[str], list[InventoryFile]]:
     filesets = [f for f in files if f.kind == "fileset"]
+    lost = [f for f in files if f.kind == "unreadable" and PurePosixPath(f.path).name.upper() == "DICOMDIR"]
+    if lost and not filesets:  # the medium has a DICOMDIR the station cannot read (a cut image, a bad sector)
+        return "broken", [f"{f.path}: {'; '.join(f.notes) or f.reason}; the content scan stands alone"
+                          for f in lost], [], files
     if not filesets:
         return "absent", [], [], files
     index = {normalise_path(f.path): i for i, f in enumerate(files)}
@@ -585,19 +692,21 @@ def _apply_dicomdirs(files: list[InventoryFile]) -> tuple[str, list[str], list[s
 
 
 def read_dicomdir_records(fileset: InventoryFile) -> tuple[list[str], list[str]]:
-    """Every Referenced File ID in record order, and problems with the record offsets (R-A2)."""
+    """Every Referenced File ID in record order (R-A2: the records are all read, whatever their
+    offsets say), and what is wrong with the directory: record types PS3.3 F.5 does not know, and
+    offsets that point at no record, loop, or leave records unreachable from the root."""
+    from mediastation.dicom.fileset import record_tree
+
     assert fileset.source is not None
     with fileset.source.open() as fp:
         ds = dcmread(fp, force=True)
     records = list(ds.get("DirectoryRecordSequence", []))
-    offsets = {getattr(r, "seq_item_tell", None) for r in records} | {0}
-    pointers = [ds.get("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity"),
-                ds.get("OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity")]
-    for record in records:
-        pointers += [record.get("OffsetOfTheNextDirectoryRecord"),
-                     record.get("OffsetOfReferencedLowerLevelDirectoryEntity")]
-    stray = sum(1 for p in pointers if p is not None and int(p) not in offsets)
-    problems = [f"{stray} record offset(s) do not land on a record; records read in sequence order"] if stray else []
+    _visits, problems = record_tree(ds)
+    unknown = sorted({str(r.get("DirectoryRecordType", "")) for r in records} - RECORD_TYPES)
+    if unknown:
+        count = sum(1 for r in records if str(r.get("DirectoryRecordType", "")) in unknown)
+        problems.insert(0, f"{count} record(s) with an invalid Directory Record Type "
+                           f"({', '.join(repr(kind) for kind in unknown[:5])})")
     file_ids = []
     for record in records:
         value = record.get("ReferencedFileID")

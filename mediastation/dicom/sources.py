@@ -184,6 +184,7 @@ class Medium:
     kind: str  # folder | iso | archive
     description: str
     _files: list[MediumFile] = field(default_factory=list, repr=False)
+    problems: list[str] = field(default_factory=list)  # what is wrong with the medium itself (a cut image)
 
     def files(self) -> list[MediumFile]:
         """Every file, archive members after their archive, in a stable order."""
@@ -205,8 +206,9 @@ def open_medium(source: str | os.PathLike[str]) -> Medium:
     if not (stat.S_ISREG(info.st_mode) or stat.S_ISBLK(info.st_mode)):
         raise MediumError(f"{path}: not a folder, a file or a block device")
     if _is_iso(location):
-        files, flavour = _walk_iso(location)
-        return Medium(location, "iso", f"ISO 9660 image {location} ({flavour})", list(_expand_archives(files)))
+        files, flavour, problems = _walk_iso(location)
+        return Medium(location, "iso", f"ISO 9660 image {location} ({flavour})", list(_expand_archives(files)),
+                      problems)
     root = MediumFile(Path(location).name, _size(location, info), OsFile(location))
     try:
         members = _archive_members(root, prefix="")
@@ -269,7 +271,7 @@ def _relative(root: Path, path: Path) -> str:
 
 
 # -- ISO 9660 / Joliet / Rock Ridge / UDF ----------------------------------------------------------
-def _walk_iso(image: str) -> tuple[list[MediumFile], str]:
+def _walk_iso(image: str) -> tuple[list[MediumFile], str, list[str]]:
     import pycdlib  # type: ignore[import-untyped]
     from pycdlib.pycdlibexception import PyCdlibException  # type: ignore[import-untyped]
 
@@ -284,12 +286,33 @@ def _walk_iso(image: str) -> tuple[list[MediumFile], str]:
         flavours = [name for name, present in (("Rock Ridge", iso.has_rock_ridge()), ("Joliet", iso.has_joliet()),
                                                ("UDF", iso.has_udf())) if present]
         files = list(_iso_entries(iso, image, kind))
+        volume = int(iso.pvd.space_size) * int(iso.pvd.log_block_size)
     except PyCdlibException as exc:
         raise MediumError(f"{image}: the ISO 9660 directory tree is damaged ({exc})") from None
     finally:
         iso.close()
     files.sort(key=lambda f: f.path)
-    return files, ", ".join(["ISO 9660", *flavours])
+    actual = _size(image, os.stat(image))
+    problems = []
+    if actual < volume:  # a copy cut short, or a disc read back only in part
+        files = [_cut(f, actual) for f in files]
+        lost = sum(1 for f in files if f.problem and f.problem.startswith("truncated"))
+        problems.append(f"the image ends at byte {actual} of {volume} (the volume's size): {lost} file(s) lie "
+                        "wholly or partly beyond its end; copy the disc again, or import it from the drive")
+    return files, ", ".join(["ISO 9660", *flavours]), problems
+
+
+def _cut(medium_file: MediumFile, image_end: int) -> MediumFile:
+    """A file of an image that ends before the volume does: truncated when its bytes reach the end.
+    (pycdlib clamps the length of such a file to what the image holds, down to below zero: a file
+    that reaches exactly to the end of a cut image is taken for cut.)"""
+    locator = medium_file.locator
+    if isinstance(locator, Extent) and (locator.length <= 0 or locator.start + locator.length >= image_end):
+        where = "inside this file" if locator.start < image_end else "before this file"
+        return MediumFile(medium_file.path, 0, None,
+                          problem=f"truncated: the image ends at byte {image_end}, {where} (which starts at byte "
+                                  f"{locator.start})")
+    return medium_file
 
 
 def _iso_entries(iso, image: str, kind: str) -> Iterator[MediumFile]:  # type: ignore[no-untyped-def]

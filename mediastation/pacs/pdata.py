@@ -33,6 +33,7 @@ _ELEMENT = struct.Struct("<HHL")  # Implicit VR Little Endian: group, element, v
 COMMAND_MORE, COMMAND_LAST, DATA_MORE, DATA_LAST = 0x01, 0x03, 0x00, 0x02
 C_STORE_RQ, C_FIND_RQ = 0x0001, 0x0020
 STATUS = 0x0900
+ERROR_COMMENT = 0x0902
 NO_DATA_SET = 0x0101
 DATA_SET_PRESENT = 0x0001  # any value but 0x0101 (PS3.7 E.1)
 PRIORITY_MEDIUM = 0x0000
@@ -47,9 +48,25 @@ class DirectSendError(OSError):
 
 @dataclass
 class StoreResponse:
-    """The C-STORE response's status, or None when none came (timeout, association lost)."""
+    """The C-STORE response's status, or None when none came (timeout, association lost); the
+    archive's own words: its Error Comment (0000,0902), or why no response came (`problem`)."""
 
     status: int | None
+    comment: str = ""
+    problem: str = ""
+
+
+class ArchiveAborted(ConnectionError):
+    """The archive sent an A-ABORT (PS3.8 9.3.8) instead of a response."""
+
+    SOURCES = {0: "the archive's application", 2: "the archive's DICOM network layer"}
+    REASONS = {0: "reason not specified", 1: "unrecognised PDU", 2: "unexpected PDU",
+               4: "unrecognised PDU parameter", 5: "unexpected PDU parameter", 6: "invalid PDU parameter value"}
+
+    def __init__(self, source: int, reason: int) -> None:
+        who = self.SOURCES.get(source, f"source {source}")
+        why = f", {self.REASONS.get(reason, f'reason {reason}')}" if source == 2 else ""
+        super().__init__(f"the archive aborted the association (A-ABORT by {who}{why})")
 
 
 class DirectAssociation:
@@ -110,16 +127,19 @@ class DirectAssociation:
         if self.loop_delay is not None:
             dul._run_loop_delay = self.loop_delay
 
-    def store(self, path: Path, sop_class: str, sop_instance: str, transfer_syntax: str) -> StoreResponse:
+    def store(self, path: Path, sop_class: str, sop_instance: str, transfer_syntax: str, *,
+              timeout: float | None = None) -> StoreResponse:
         """Send the PS3.10 file at `path` in its own transfer syntax; the archive's status or None.
         KeyError when no accepted context fits; OSError when the connection fails."""
         with open(path, "rb") as source:
             return self.store_data_set(file_blocks(source, data_set_offset(path)), sop_class, sop_instance,
-                                       transfer_syntax)
+                                       transfer_syntax, timeout=timeout)
 
     def store_data_set(self, blocks: Iterable[bytes], sop_class: str, sop_instance: str,
-                       transfer_syntax: str) -> StoreResponse:
-        """Send a data set (no file meta) given as blocks of bytes encoded in `transfer_syntax`."""
+                       transfer_syntax: str, *, timeout: float | None = None) -> StoreResponse:
+        """Send a data set (no file meta) given as blocks of bytes encoded in `transfer_syntax`;
+        `timeout`: how long to wait for the response after the last byte (default: the
+        association's DIMSE timeout)."""
         context_id = self.contexts[(sop_class, transfer_syntax)]
         assoc = self.assoc
         dul = assoc.dul
@@ -133,14 +153,15 @@ class DirectAssociation:
         except OSError:
             dul.event_queue.put("Evt17")  # transport closed: pynetdicom ends the association
             raise
+        comment = problem = ""
         try:
-            values, _data = self._read_message(sock)
+            values, _data, comment = self._read_message(sock, timeout)
             status = values.get(STATUS)
-        except (OSError, ValueError):
-            status = None
+        except (OSError, ValueError) as exc:
+            status, problem = None, str(exc)
         if status is None:  # no answer in time, a broken one or the peer aborted: the association is over
             self._abandon()
-        return StoreResponse(status)
+        return StoreResponse(status, comment, problem or ("" if status is not None else "a response without a status"))
 
     def find(self, query: Any, model: str) -> Iterator[tuple[int, Any]]:
         """C-FIND `query` (a pydicom Dataset) under the information `model`: (status, identifier or
@@ -159,7 +180,7 @@ class DirectAssociation:
             send_request(sock, context_id, command, [encode(query, implicit, little)], self._max_pdu(),
                          self.assoc.network_timeout)
             while True:
-                values, data = self._read_message(sock)
+                values, data, _comment = self._read_message(sock)
                 status = values.get(STATUS)
                 if status is None:
                     raise ValueError("a C-FIND response without a status")
@@ -178,26 +199,29 @@ class DirectAssociation:
                 return int(cx.context_id), UID(str(cx.transfer_syntax[0]))
         raise KeyError(model)
 
-    def _read_message(self, sock: Any) -> tuple[dict[int, int], bytes | None]:
-        """The next whole DIMSE message answering our request: (US command values, data set or None)."""
+    def _read_message(self, sock: Any, timeout: float | None = None) -> tuple[dict[int, int], bytes | None, str]:
+        """The next whole DIMSE message answering our request: (US command values, data set or None,
+        Error Comment)."""
         command, data = bytearray(), bytearray()
         values: dict[int, int] | None = None
+        comment = ""
         while True:
             if not self.pending:
-                self.pending = _read_pdvs(sock, self.assoc.dimse_timeout)
+                self.pending = _read_pdvs(sock, timeout if timeout is not None else self.assoc.dimse_timeout)
             control, piece = self.pending.pop(0)
             if control & 0x01:
                 command += piece
                 if control & 0x02:
                     values = _command_values(bytes(command))
+                    comment = _command_text(bytes(command), ERROR_COMMENT)
                     if values.get(0x0120) != self.message_id:
                         raise ValueError("a response to another request")
                     if values.get(0x0800) == NO_DATA_SET:
-                        return values, None
+                        return values, None, comment
             else:
                 data += piece
                 if control & 0x02 and values is not None:
-                    return values, bytes(data)
+                    return values, bytes(data), comment
 
     def _abandon(self) -> None:
         """Give the association back to pynetdicom to abort: the socket's state is unknown now."""
@@ -217,6 +241,8 @@ def _read_pdvs(sock: Any, timeout: float | None) -> list[tuple[int, bytes]]:
     """The PDVs of the next PDU as (message control header, data); a PDU other than P-DATA-TF
     (A-ABORT, A-RELEASE-RQ) means the association is over for us: OSError."""
     kind, body = _read_pdu(sock, timeout)
+    if kind == 0x07 and len(body) >= 4:
+        raise ArchiveAborted(body[2], body[3])
     if kind != 0x04:
         raise ConnectionError(f"the archive sent PDU type {kind:#04x} instead of a response")
     pdvs, position = [], 0
@@ -256,6 +282,17 @@ def _command_values(command: bytes) -> dict[int, int]:
             values[element] = struct.unpack_from("<H", command, position + 8)[0]
         position += 8 + length
     return values
+
+
+def _command_text(command: bytes, element: int) -> str:
+    """A text value of group 0000 (Error Comment), decoded as the default repertoire."""
+    position = 0
+    while position + 8 <= len(command):
+        group, number, length = _ELEMENT.unpack_from(command, position)
+        if group == 0x0000 and number == element:
+            return command[position + 8:position + 8 + length].decode("ascii", "replace").strip("\x00 ")
+        position += 8 + length
+    return ""
 
 
 def request_command(field: int, sop_class: str, message_id: int, sop_instance: str | None = None) -> bytes:

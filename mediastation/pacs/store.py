@@ -10,7 +10,9 @@ research/import_anchors.md and feasibility.md §6:
   directly (pacs/pdata.py) threads were faster (17.6-19.2 s vs 18.5-22.4 s for 2,000 instances,
   three alternating runs) and spare a second interpreter's start-up and memory.
 - R-E7: data sets stream from the medium in 1 MB blocks: memory stays flat whatever the size.
-- R-E8: every C-STORE status is interpreted; out-of-resources and lost associations are retried.
+- R-E8: every C-STORE status is interpreted; out-of-resources is retried after a pause; a store
+  the archive drops (abort, silence) is tried once more alone at the end, then the file is
+  `pacs_rejected_file` if the archive still answers C-ECHO (`_Sender`).
 TCP_NODELAY on every socket (pacs.network): without it each C-STORE waits ~40 ms for an ACK.
 """
 
@@ -18,13 +20,16 @@ from __future__ import annotations
 
 import itertools
 import queue as queue_module
+import re
 import shutil
+import struct
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from mediastation.dicom.coerce import (
     Coercion,
@@ -124,6 +129,9 @@ class StoreItem:
     header: InstanceHeader
     group: str  # the patient group: which Coercion applies
     as_is: bool = False  # made by the station in its final form (an encapsulated report): sent uncoerced
+    repairs: tuple[str, ...] = ()   # dicom/validate.py: what is repaired on the way (written by pydicom)
+    odd_tags: tuple[int, ...] = ()  # elements of odd length whose previous values are kept
+    size: int = 0                   # bytes, for the time the archive may take to answer
 
 
 @dataclass(frozen=True)
@@ -145,6 +153,15 @@ class StoreSettings:
     timeout: float
     staging: str
     workers: int = 2
+    slowest_mb_per_s: float = 20.0  # [imports]: the response wait grows by the instance's size at this rate
+
+    def response_timeout(self, size: int) -> float:
+        """How long the archive may take to answer a C-STORE of `size` bytes: it stores the whole
+        instance before it answers, so the wait follows the size, not only the clock."""
+        return self.timeout + size / 1e6 / self.slowest_mb_per_s
+
+
+LOST = "lost"  # a store the archive did not answer (abort, timeout, closed): tried again alone
 
 
 def store_instances(items: list[StoreItem], coercions: dict[str, Coercion], settings: StoreSettings,
@@ -177,7 +194,7 @@ def store_instances(items: list[StoreItem], coercions: dict[str, Coercion], sett
                 on_outcome(outcome)
     finally:
         for thread in threads:
-            thread.join(timeout=60)
+            thread.join()  # a share ends with its own last response: no clock of ours to outlast
     for index in sorted(pending):
         on_outcome(StoreOutcome(index, "failed", "worker_stopped", None))
 
@@ -186,7 +203,7 @@ def _drain(results: queue_module.Queue[StoreOutcome], pending: set[int],
            on_outcome: Callable[[StoreOutcome], None]) -> None:
     while True:
         try:
-            outcome = results.get(timeout=0.2)
+            outcome = results.get_nowait()  # every thread has ended: what they put is all there
         except queue_module.Empty:
             return
         if outcome.index in pending:
@@ -227,9 +244,22 @@ class _Spliced:
     rest: int  # where the unchanged rest of the data set starts in the original file
 
 
+@dataclass(frozen=True)
+class _Response:
+    status: int | None
+    comment: str = ""  # the archive's Error Comment
+    problem: str = ""  # why no status came: the archive's abort, a timeout, a closed connection
+
+
 @dataclass
 class _Sender:
-    """One association's worth of sending, re-associating when the archive drops it."""
+    """One association's worth of sending, re-associating when the archive drops it.
+
+    A store the archive does not answer (it aborts the association, closes it or stays silent) is
+    not taken for an outage: the file may be what the archive cannot take. The others go on, on a
+    new association; at the end the file is tried once more alone, and if the archive drops that
+    too while it still answers C-ECHO, the file is `pacs_rejected_file` with the archive's words.
+    Only an archive that takes no association or no C-ECHO is `pacs_unreachable`."""
 
     settings: StoreSettings
     specs: list[ContextSpec]
@@ -241,14 +271,35 @@ class _Sender:
 
     def send_all(self, items: list[StoreItem], coercions: dict[str, Coercion],
                  emit: Callable[[StoreOutcome], None]) -> None:
+        suspects: list[StoreItem] = []
         try:
             for item in items:
-                emit(self.send(item, coercions[item.group]))
+                outcome = self.send(item, coercions[item.group])
+                if outcome.reason == LOST:
+                    suspects.append(item)  # its association is gone; the next file gets a new one
+                else:
+                    emit(outcome)
+            for item in suspects:
+                emit(self.send_alone(item, coercions[item.group]))
         finally:
             self.release()
 
+    def send_alone(self, item: StoreItem, coercion: Coercion) -> StoreOutcome:
+        """The file the archive dropped, once more on an association of its own."""
+        self.release()
+        outcome = self.send(item, coercion)
+        if outcome.reason != LOST:
+            return outcome
+        self.release()
+        words = outcome.warning or "the archive gave no reason"
+        if not self._echoes():
+            return replace(outcome, result="failed", reason="pacs_unreachable",
+                           warning=f"{words}; the archive does not answer C-ECHO either")
+        return replace(outcome, result="rejected", reason="pacs_rejected_file",
+                       warning=f"{words} (twice, the second time alone; the archive answers C-ECHO)")
+
     def send(self, item: StoreItem, coercion: Coercion) -> StoreOutcome:
-        if self.unreachable or not self.connect():
+        if not self.connect():
             return StoreOutcome(item.index, "failed", "pacs_unreachable", None, warning=self.unreachable)
         accepted = self.accepted.get(item.header.sop_class_uid, frozenset())
         if not accepted:
@@ -258,17 +309,22 @@ class _Sender:
             written = spliced.written if spliced is not None else self._staged_copy(item, coercion, accepted)
         except NotSendable as exc:
             return StoreOutcome(item.index, "rejected", exc.reason, warning=exc.detail)
-        except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            return StoreOutcome(item.index, "rejected", "unreadable_on_send", warning=f"{type(exc).__name__}: {exc}"[:300])
-        status = self._send_with_retries(item, written, spliced, coercion, accepted)
-        verdict = interpret_status(status)
-        common = dict(status=status, transfer_syntax=written.transfer_syntax,
+        except (OSError, EOFError) as exc:
+            return StoreOutcome(item.index, "rejected", "unreadable_on_send", warning=_first_line(exc))
+        except (ValueError, KeyError, TypeError, AttributeError, struct.error, OverflowError) as exc:
+            return StoreOutcome(item.index, "rejected", "cannot_encode", warning=_encoding_problem(exc))
+        response = self._send_with_retries(item, written, spliced, coercion, accepted)
+        verdict = interpret_status(response.status)
+        common = dict(status=response.status, transfer_syntax=written.transfer_syntax,
                       converted_from=written.converted_from, lossy=written.lossy)
         if verdict.kind in ("success", "warning"):
-            return StoreOutcome(item.index, "stored", warning="" if verdict.kind == "success" else verdict.meaning,
+            warning = "" if verdict.kind == "success" else _words(verdict.meaning, response.comment)
+            return StoreOutcome(item.index, "stored", warning=warning, **common)  # type: ignore[arg-type]
+        if verdict.kind == "lost":
+            return StoreOutcome(item.index, "failed", LOST, warning=response.problem or verdict.meaning,
                                 **common)  # type: ignore[arg-type]
-        reason = "pacs_unreachable" if verdict.kind == "lost" else "pacs_refused"
-        return StoreOutcome(item.index, "failed", reason, warning=verdict.meaning, **common)  # type: ignore[arg-type]
+        return StoreOutcome(item.index, "failed", "pacs_refused", warning=_words(verdict.meaning, response.comment),
+                            **common)  # type: ignore[arg-type]
 
     def _as_is(self, item: StoreItem, accepted: frozenset[str]) -> Written:
         """A file the station wrote itself: already coerced and in a plain syntax, copied unchanged."""
@@ -284,13 +340,13 @@ class _Sender:
         if item.as_is:
             return self._as_is(item, accepted)
         return write_coerced(item.file, item.header, coercion, self.staged, accepted=accepted,
-                             source_ae=self.settings.calling_ae)
+                             source_ae=self.settings.calling_ae, repairs=item.repairs, odd_tags=item.odd_tags)
 
     def _spliced(self, item: StoreItem, coercion: Coercion, accepted: frozenset[str]) -> _Spliced | None:
         """The coerced data set as its new head plus the rest of the original file, sent without a
         staged copy (a gigabyte less written and read per gigabyte imported); None when the direct
-        path or the quick coercion does not apply."""
-        if self.direct is None or item.as_is:
+        path or the quick coercion does not apply, or the file is repaired on the way."""
+        if self.direct is None or item.as_is or item.repairs:
             return None
         target, convert = choose_syntax(item.header.transfer_syntax, accepted)
         if convert or (item.header.sop_class_uid, target) not in self.direct.contexts:
@@ -303,49 +359,70 @@ class _Sender:
         return _Spliced(Written(target), head, rest)
 
     def _send_with_retries(self, item: StoreItem, written: Written, spliced: _Spliced | None, coercion: Coercion,
-                           accepted: frozenset[str]) -> int | None:
-        status: int | None = None
+                           accepted: frozenset[str]) -> _Response:
+        """The archive's answer; an out-of-resources status is tried again after a pause, a lost
+        store is not (the caller tries it again alone)."""
+        response = _Response(None)
         for attempt in range(len(RETRY_DELAYS) + 1):
             if not self.connect():
-                return None
+                return _Response(None, problem=self.unreachable)
             try:
                 if spliced is not None and self.direct is None:  # re-associated without the direct path
                     self._staged_copy(item, coercion, accepted)
                     spliced = None
-                status = self._send_once(item, written.transfer_syntax, spliced)
+                response = self._send_once(item, written.transfer_syntax, spliced)
             except (RuntimeError, ValueError, OSError) as exc:
-                self.unreachable = f"{type(exc).__name__}: {exc}"[:200]
-                status = None
-            verdict = interpret_status(status)
-            if verdict.kind in ("success", "warning", "failure"):
-                return status
+                response = _Response(None, problem=_first_line(exc))
+            verdict = interpret_status(response.status)
             if verdict.kind == "lost":
                 self.release()
-            if attempt < len(RETRY_DELAYS):
-                time.sleep(RETRY_DELAYS[attempt])
-                self.unreachable = ""
-        return status
+            if verdict.kind != "retry" or attempt == len(RETRY_DELAYS):
+                return response
+            time.sleep(RETRY_DELAYS[attempt])
+        return response
 
-    def _send_once(self, item: StoreItem, transfer_syntax: str, spliced: _Spliced | None) -> int | None:
+    def _send_once(self, item: StoreItem, transfer_syntax: str, spliced: _Spliced | None) -> _Response:
         """One C-STORE of the spliced data set or the staged file: straight to the socket when
         possible (pdata.py)."""
+        timeout = self.settings.response_timeout(item.size)
         if spliced is not None and self.direct is not None:
             with item.file.open() as fp:
                 blocks = itertools.chain((spliced.head,), file_blocks(fp, spliced.rest))
-                return self.direct.store_data_set(blocks, item.header.sop_class_uid, item.header.sop_instance_uid,
-                                                  transfer_syntax).status
+                answer = self.direct.store_data_set(blocks, item.header.sop_class_uid, item.header.sop_instance_uid,
+                                                    transfer_syntax, timeout=timeout)
+            return _Response(answer.status, answer.comment, answer.problem)
         if self.direct is not None:
             try:
-                return self.direct.store(self.staged, item.header.sop_class_uid, item.header.sop_instance_uid,
-                                         transfer_syntax).status
+                answer = self.direct.store(self.staged, item.header.sop_class_uid, item.header.sop_instance_uid,
+                                           transfer_syntax, timeout=timeout)
+                return _Response(answer.status, answer.comment, answer.problem)
             except KeyError:  # no context for exactly this syntax: pynetdicom finds one or says why not,
                 self.direct.__exit__(None, None, None)  # reading its own responses again from here on
                 self.direct = None
-        return status_code(self.assoc.send_c_store(self.staged))  # type: ignore[attr-defined]
+        assoc: Any = self.assoc
+        assoc.dimse_timeout = timeout
+        status = assoc.send_c_store(self.staged)
+        code = status_code(status)
+        if code is not None:
+            return _Response(code, str(status.get("ErrorComment", "") or ""))
+        return _Response(None, problem="the archive aborted the association" if assoc.is_aborted
+                         else f"the archive did not answer in {timeout:.0f} s")
 
     def connect(self) -> bool:
+        """An association (a new one when the last was lost); an archive that takes none after the
+        retry pauses is unreachable for the rest of this share."""
         if self.assoc is not None and self.assoc.is_established:  # type: ignore[attr-defined]
             return True
+        if self.unreachable:
+            return False
+        for pause in (*RETRY_DELAYS, None):
+            if self._associate():
+                return True
+            if pause is not None:
+                time.sleep(pause)
+        return False
+
+    def _associate(self) -> bool:
         from mediastation.pacs.network import application_entity
 
         ae = application_entity(self.settings.calling_ae, self.settings.timeout)
@@ -357,12 +434,23 @@ class _Sender:
             self.unreachable = (f"{node.ae_title}@{node.host}:{node.port} "
                                 f"{'rejected the association' if assoc.is_rejected else 'did not answer'}")
             return False
+        self.unreachable = ""
         accepted: dict[str, set[str]] = {}
         for cx in assoc.accepted_contexts:
             accepted.setdefault(str(cx.abstract_syntax), set()).update(str(ts) for ts in cx.transfer_syntax)
         self.accepted = {k: frozenset(v) for k, v in accepted.items()}
         self.assoc = assoc
         self.direct = DirectAssociation.take(assoc)
+        return True
+
+    def _echoes(self) -> bool:
+        from mediastation.errors import PacsError
+        from mediastation.pacs.echo import echo
+
+        try:
+            echo(self.settings.node, calling_ae=self.settings.calling_ae, timeout=self.settings.timeout)
+        except PacsError:
+            return False
         return True
 
     def release(self) -> None:
@@ -376,3 +464,21 @@ class _Sender:
             except Exception:  # noqa: BLE001 - the archive may already be gone; nothing to release
                 pass
 
+
+def _words(meaning: str, comment: str) -> str:
+    return f"{meaning} ({comment})" if comment else meaning
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _encoding_problem(exc: BaseException) -> str:
+    """What pydicom could not encode, in words: the element (pydicom prefixes its message with
+    "With tag (gggg,eeee) got exception:" and appends a traceback) and the first line of why."""
+    text = str(exc)
+    match = re.match(r"With tag (\([0-9A-Fa-f]{4}, ?[0-9A-Fa-f]{4}\)) got exception: (.*)", text)
+    if match:
+        tag, why = match.group(1), match.group(2).strip()
+        return f"the value of {tag} cannot be written as its VR requires ({why[:200]}); the file was not sent"
+    return f"the data set cannot be re-encoded ({_first_line(exc)}); the file was not sent"

@@ -37,7 +37,7 @@ def plan_reports(options: tuple[str, ...], inventory: Inventory, mapping: Mappin
         if not sep or not path or not study_uid:
             problems.append(f"--report {option!r}: expected PATH=STUDY_UID, PATH as `import scan` lists it")
             continue
-        seq = file_at(inventory, path)
+        seq = inventory.index_of(path)
         if seq is None:
             problems.append(f"--report {path}: no such file on the medium; give the path as `import scan` lists it")
             continue
@@ -59,16 +59,6 @@ def plan_reports(options: tuple[str, ...], inventory: Inventory, mapping: Mappin
     if problems:
         raise refused(problems)
     return plans
-
-
-def file_at(inventory: Inventory, path: str) -> int | None:
-    """The file's place: its exact path, else the only one that matches ignoring case (ISO names)."""
-    path = path.removeprefix("./").lstrip("/")
-    exact = [seq for seq, f in enumerate(inventory.files) if f.path == path]
-    if exact:
-        return exact[0]
-    folded = [seq for seq, f in enumerate(inventory.files) if f.path.casefold() == path.casefold()]
-    return folded[0] if len(folded) == 1 else None
 
 
 def _pdf_bytes(item: InventoryFile) -> bytes | None:

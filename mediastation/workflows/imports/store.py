@@ -35,9 +35,11 @@ def _send(run: ImportRun, observe: Callable[[int, bool], None]) -> tuple[dict[in
     for seq in run.todo:
         item = inventory.files[seq]
         assert item.source is not None and item.header is not None and item.patient_key is not None
-        items.append(StoreItem(seq, item.source, item.header, item.patient_key, as_is=item.reason == REPORT_REASON))
+        items.append(StoreItem(seq, item.source, item.header, item.patient_key, as_is=item.reason == REPORT_REASON,
+                               repairs=item.repairs, odd_tags=item.odd_tags, size=item.size))
     staging = run.folder / "staging"
-    settings = StoreSettings(env.node, env.calling_ae, env.timeout, str(staging), env.settings.associations)
+    settings = StoreSettings(env.node, env.calling_ae, env.timeout, str(staging), env.settings.associations,
+                             slowest_mb_per_s=env.settings.slowest_archive_mb_s)
     stored: dict[int, StoreOutcome] = {}
     refused = 0
     batch: list[FileUpdate] = []
