@@ -8,6 +8,7 @@ and files written here (support/damaged_media.py)."""
 from __future__ import annotations
 
 import io
+import subprocess
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -21,19 +22,20 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_fragments
-from support.cli import run_json
+from support.cli import run, run_json
 from support.damaged_media import (
     all_un,
     as_outside,
     cut,
     odd_fragment,
     odd_value,
+    other_pixels,
     short_pixels,
     with_private_elements,
 )
 from support.fileset import stage
 from support.orthanc import OrthancServer
-from support.outside_media import make_dicomdir, outside_study, xorriso_iso
+from support.outside_media import copy_testdata, make_dicomdir, outside_study, xorriso_iso
 from test_import_run import HETU, Station, archived, outcomes
 
 from mediastation.dicom.coerce import Coercion
@@ -63,6 +65,10 @@ def stored(pacs: OrthancServer, instance_id: str) -> Dataset:
 def stored_bytes(pacs: OrthancServer, instance_id: str) -> bytes:
     with urllib.request.urlopen(f"{pacs.url}/instances/{instance_id}/file", timeout=10) as response:
         return response.read()
+
+
+def by_path(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["path"]: f for f in document["files"]}
 
 
 # -- duplicates by content -------------------------------------------------------------------------------
@@ -96,6 +102,51 @@ def test_one_instance_in_five_syntaxes_and_with_extra_private_elements_arrives_o
                           dcmread(get_testdata_file("MR_small.dcm")).pixel_array)
 
 
+def test_copies_that_really_differ_are_a_conflict_the_operator_chooses_with_prefer(
+        station: Station, fresh_orthanc: OrthancServer, tmp_path: Path) -> None:
+    root = tmp_path / "stick"
+    study = outside_study(root, "A", images=3, seed=1701)
+    other_pixels(study.files[1], root / "B" / "EDITED")  # the same UIDs, another image
+    as_outside(study.files[2], root / "B" / "RENAMED", PatientName="Virtanen^Veli")  # the same image, another name
+    scan = station.scan(root)
+    files = {f["path"]: f for f in scan["files"]}
+    ville = next(g["key"] for g in scan["patients"] if g["name"] == "Virtanen^Ville")
+    mapped = ("--map", f"{ville}={HETU}", "--name", f"{ville}=Mäkelä^Aino")
+    second, third = (p.relative_to(root).as_posix() for p in study.files[1:])
+    for path, differs in ((second, "pixel data"), ("B/EDITED", "pixel data"), (third, "patient"),
+                          ("B/RENAMED", "patient")):
+        assert files[path]["reason"] == "duplicate_conflict", path
+        assert any(f"different {differs}" in n for n in files[path]["notes"]), files[path]
+
+    first = station.run(root, *mapped)
+    result = outcomes(first)
+    assert result[study.files[0].relative_to(root).as_posix()] == ("imported", "")  # the rest is stored
+    for path in (second, "B/EDITED", third, "B/RENAMED"):
+        assert result[path] == ("rejected", "duplicate_conflict")
+    conflicts = {c["sop_instance_uid"]: c for c in first["conflicts"]}
+    assert conflicts[study.sop_instance_uids[1]] == {"sop_instance_uid": study.sop_instance_uids[1],
+                                                     "files": sorted([second, "B/EDITED"]),
+                                                     "differs": ["pixel data"], "preferred": None}
+    assert any("--prefer" in w and "B/EDITED" in w for w in first["warnings"])
+    assert set(archived(fresh_orthanc)) == {study.sop_instance_uids[0]}
+    assert len(first["invoice_lines"]) == 1
+
+    wrong = station.run(root, *mapped, "--prefer", study.files[0].relative_to(root).as_posix(), "--prefer", "NOPE",
+                        expect=1)
+    assert wrong["error"]["code"] == "import_refused" and len(wrong["error"]["problems"]) == 2
+
+    chosen = station.run(root, *mapped, "--prefer", "B/EDITED")
+    assert chosen["job_id"] != first["job_id"]
+    result = outcomes(chosen)
+    assert result["B/EDITED"][0] == "imported" and result[second] == ("skipped", "not_preferred")
+    assert result[third] == ("rejected", "duplicate_conflict")  # not chosen: still not imported
+    held = archived(fresh_orthanc)
+    assert set(held) == set(study.sop_instance_uids[:2])
+    in_archive = stored(fresh_orthanc, held[study.sop_instance_uids[1]]["_id"]).pixel_array
+    assert np.array_equal(in_archive, dcmread(root / "B" / "EDITED").pixel_array)
+    assert chosen["invoice_lines"] == [] and len(station.invoice_lines()) == 1  # one medium, billed once
+
+
 # -- repairs ---------------------------------------------------------------------------------------------------
 def test_elements_declared_un_odd_values_and_an_odd_fragment_are_repaired_and_listed(
         station: Station, fresh_orthanc: OrthancServer, tmp_path: Path) -> None:
@@ -115,6 +166,8 @@ def test_elements_declared_un_odd_values_and_an_odd_fragment_are_repaired_and_li
 
     doc = station.run(root, *MAP)
     assert doc["state"] == "done" and doc["counts"] == {"imported": 4}, doc["counts"]
+    files = by_path(doc)
+    assert files["B/ALLUN"]["repairs"] == ["vr_un"] and files["B/ODDFRAG"]["repairs"] == ["odd_fragment"]
     held = archived(fresh_orthanc)
     for uid in held:
         data = stored_bytes(fresh_orthanc, held[uid]["_id"])
@@ -132,6 +185,8 @@ def test_elements_declared_un_odd_values_and_an_odd_fragment_are_repaired_and_li
     repaired = stored(fresh_orthanc, frag["_id"])
     assert all(len(f) % 2 == 0 for f in generate_fragments(repaired.PixelData))
     assert np.array_equal(repaired.pixel_array, dcmread(jpeg).pixel_array)
+    receipt = subprocess.run(["pdftotext", doc["report"], "-"], capture_output=True, text=True, check=True).stdout
+    assert "korjattu: vr_un" in receipt and "korjattu: odd_fragment" in receipt
 
 
 # -- cut and corrupt files ------------------------------------------------------------------------------------
@@ -269,6 +324,12 @@ def test_a_cut_iso_image_is_broken_and_its_lost_files_are_named(station: Station
     assert {files[f"DICOM/ST1/S001/I{n:07d}"]["reason"] for n in range(4, 7)} == {"truncated"}
     assert scan["dicomdir"] == "broken"  # the DICOMDIR is written after the images: it is lost too
 
+    nothing = cut(image, tmp_path / "start.iso", at=extents[0])
+    refused = station.run(nothing, *MAP, expect=1)
+    assert refused["error"]["code"] == "import_refused"
+    assert refused["error"]["message"].startswith("the medium holds no DICOM instances")
+    assert "the image ends at byte" in refused["error"]["message"]
+    assert run_json("import", "list", home=station.home)["jobs"] == [] and station.invoice_lines() == []
 
 
 @pytest.mark.parametrize("damage, words", [
@@ -299,3 +360,15 @@ def test_broken_dicomdirs_are_named_and_the_scan_still_finds_every_instance(
     assert scan["dicomdir"] == "broken"
     assert any(words in p for p in scan["dicomdir_problems"]), scan["dicomdir_problems"]
     assert {f["sop_instance_uid"] for f in scan["files"] if f["kind"] == "instance"} == expected
+
+
+def test_an_empty_medium_says_so_and_bills_nothing(station: Station, tmp_path: Path) -> None:
+    root = tmp_path / "stick"
+    copy_testdata("DICOMDIR-empty.dcm", root / "DICOMDIR")
+    (root / "README.TXT").write_text("Kuvat\n", encoding="utf-8")
+    scan = run("import", "scan", str(root), home=station.home)
+    assert scan.returncode == 0 and "the medium holds no DICOM instances" in scan.stdout
+    refused = station.run(root, *MAP, expect=1)
+    assert refused["error"]["message"].startswith("the medium holds no DICOM instances")
+    assert "--map" not in refused["error"]["message"]
+    assert station.invoice_lines() == []

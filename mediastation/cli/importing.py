@@ -40,6 +40,9 @@ def import_scan(station: Station, source: str) -> None:
 @click.option("--report", "reports", multiple=True, metavar="PATH=STUDY_UID",
               help="The PDF at PATH on the medium (as `import scan` lists it) is the report of study STUDY_UID: "
                    "it is stored as an Encapsulated PDF instance of that study. Repeat per report.")
+@click.option("--prefer", "prefer", multiple=True, metavar="PATH",
+              help="Of copies of one instance that really differ (listed as duplicate_conflict), import the one at "
+                   "PATH (as `import scan` lists it); the others are skipped. Repeat per instance.")
 @click.option("--accession", help="Accession number of the import order (AC-numero).")
 @click.option("--payer", help="Who pays (organisation code); default: the patient.")
 @click.option("--operator", help="Who imports (default: MEDIASTATION_USER or the logged-in user).")
@@ -49,14 +52,14 @@ def import_scan(station: Station, source: str) -> None:
 @json_option
 @pass_station
 def import_run(station: Station, source: str, maps: tuple[str, ...], names: tuple[str, ...],
-               birth_dates: tuple[str, ...], reports: tuple[str, ...], accession: str | None, payer: str | None, operator: str | None,
-               language: str | None, queue_only: bool) -> int:
+               birth_dates: tuple[str, ...], reports: tuple[str, ...], prefer: tuple[str, ...], accession: str | None,
+               payer: str | None, operator: str | None, language: str | None, queue_only: bool) -> int:
     """Reconcile the mapped groups of SOURCE, coerce, store to the archive, verify and record."""
     from mediastation.workflows.imports import ImportRequest, run_import
 
     request = ImportRequest(source=source, maps=maps, names=names, birth_dates=birth_dates, accession=accession,
                             payer=payer, operator=actor(operator),
-                            language=language or station.settings.station.language, reports=reports)
+                            language=language or station.settings.station.language, reports=reports, prefer=prefer)
     outcome = run_import(request, environment(station), progress=Progress("inventory"),
                          store_progress=Progress("store"), queue_only=queue_only)
     if queue_only:
@@ -138,8 +141,15 @@ def environment(station: Station) -> Any:
 def _scan_text(doc: dict[str, Any]) -> str:
     lines = [f"{doc['medium']}  (DICOMDIR: {doc['dicomdir']})",
              "files: " + (", ".join(f"{k} {v}" for k, v in sorted(doc["counts"].items())) or "none")]
+    lines += [f"  medium: {problem}" for problem in doc.get("medium_problems", [])]
     for problem in doc["dicomdir_problems"]:
         lines.append(f"  DICOMDIR: {problem}")
+    if not doc["counts"].get("instance"):
+        lines.append("the medium holds no DICOM instances")
+    for item in doc["files"]:
+        if item["kind"] == "unreadable" or item["reason"] == "duplicate_conflict" or item.get("repairs"):
+            what = item["reason"] or "repaired: " + ", ".join(item.get("repairs", []))
+            lines.append(f"  {item['path']}: {what}" + (f" ({'; '.join(item['notes'])})" if item.get("notes") else ""))
     for group in doc["patients"]:
         hint = f"  (suggested: --map {group['key']}={group['suggested_hetu']})" if group["suggested_hetu"] else ""
         lines.append(f"{group['key']}: {group['name'] or '(no name)'}  ID {group['patient_id'] or '-'} "

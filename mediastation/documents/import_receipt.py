@@ -48,7 +48,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "done": "valmis", "partial": "osittain valmis", "failed": "epäonnistui",
         "imported": "arkistoitu", "already_present": "oli jo arkistossa", "skipped": "ohitettu",
         "rejected": "hylätty", "unreconciled": "ei tunnistettu, ei arkistoitu", "pending": "kesken",
-        "pacs": "kuva-arkisto", "operator_src": "käsittelijä",
+        "pacs": "kuva-arkisto", "operator_src": "käsittelijä", "repaired": "korjattu",
     },
     "sv": {
         "title": "Kvitto på inläsning av externt medium till HUS bildarkiv",
@@ -62,7 +62,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "done": "klar", "partial": "delvis klar", "failed": "misslyckades",
         "imported": "arkiverad", "already_present": "fanns redan i arkivet", "skipped": "överhoppad",
         "rejected": "avvisad", "unreconciled": "inte identifierad, inte arkiverad", "pending": "pågår",
-        "pacs": "bildarkivet", "operator_src": "handläggaren",
+        "pacs": "bildarkivet", "operator_src": "handläggaren", "repaired": "reparerad",
     },
     "en": {
         "title": "Receipt for the import of an outside medium into the HUS imaging archive",
@@ -76,7 +76,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "done": "done", "partial": "partly done", "failed": "failed",
         "imported": "imported", "already_present": "already in the archive", "skipped": "skipped",
         "rejected": "rejected", "unreconciled": "not identified, not imported", "pending": "in progress",
-        "pacs": "the archive", "operator_src": "the operator",
+        "pacs": "the archive", "operator_src": "the operator", "repaired": "repaired",
     },
 }
 
@@ -156,9 +156,18 @@ def _story(document: dict[str, Any], t: dict[str, str], station: str, when: date
         story += [_p(f"– {w}", s["small"]) for w in document["warnings"]]
     story += [Spacer(1, 4 * mm), _p(t["files"], s["h"])]
     rows = [(_fit(item["path"], 100), _fit(t.get(item["outcome"], item["outcome"]), 30),
-             _fit(item.get("reason", ""), 44)) for item in document.get("files", [])]
+             _fit(_reason(item, t), 44)) for item in document.get("files", [])]
     story.append(FileRows((t["path"], t["outcome"], t["reason"]), rows, (100 * mm, 30 * mm, 44 * mm)))
     return story
+
+
+def _reason(item: dict[str, Any], t: dict[str, str]) -> str:
+    """The file's reason, and what the station repaired in it on the way (dicom/validate.py codes)."""
+    reason = item.get("reason", "")
+    if item.get("repairs"):
+        repaired = f"{t['repaired']}: {', '.join(item['repairs'])}"
+        reason = f"{reason}; {repaired}" if reason else repaired
+    return reason
 
 
 class FileRows(Flowable):

@@ -126,6 +126,7 @@ class ImportJob:
     invoice_lines: list[str]
     runs: int
     created_at: datetime | None
+    medium_fingerprint: str = ""
 
     @classmethod
     def of(cls, row: Job) -> ImportJob:
@@ -136,7 +137,7 @@ class ImportJob:
                    operator=params.get("operator", ""), payer=params.get("payer"), accession=params.get("accession"),
                    mapping_json=params.get("mapping", {}), result_json=dict(row.result or {}),
                    invoice_lines=list((record.get("state") or {}).get("invoice_lines", [])), runs=row.attempts or 0,
-                   created_at=row.created_at)
+                   created_at=row.created_at, medium_fingerprint=row.subject or "")
 
 
 class ImportRepository:
@@ -216,6 +217,18 @@ class ImportRepository:
             rows = session.scalars(select(Job).where(Job.kind == "import").order_by(Job.created_at.desc())
                                    .limit(limit)).all()
             return [ImportJob.of(row) for row in rows]
+
+    def studies_imported_from(self, medium_fingerprint: str, *, except_job: str) -> set[str]:
+        """Study Instance UIDs other import jobs of the same medium (the job's subject) brought into
+        the archive: one medium's study is billed once, whatever the runs it took."""
+        if not medium_fingerprint:
+            return set()
+        with self.database.session() as session:
+            return set(session.scalars(
+                select(ImportFileRow.study_instance_uid).join(Job, Job.job_id == ImportFileRow.job_id)
+                .where(Job.kind == "import", Job.subject == medium_fingerprint, Job.job_id != except_job,
+                       ImportFileRow.outcome == "imported", ImportFileRow.study_instance_uid.is_not(None))
+                .distinct()).all())
 
     def imported_elsewhere(self, sop_instance_uids: Iterable[str], *, except_job: str) -> set[str]:
         """SOP Instance UIDs another import job already brought into the archive (for the receipt)."""

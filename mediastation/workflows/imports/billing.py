@@ -17,8 +17,10 @@ def bill(run: ImportRun, job: ImportJob, rows: list[ImportFileRow], studies: lis
     after an interruption gets the same lines back."""
     if job.invoice_lines:
         return list(job.invoice_lines), ""
-    # a report added later to a study imported before is no new study to bill
+    # a report added later to a study imported before is no new study to bill; nor is a study an
+    # earlier import of this same medium brought in (a second run with --prefer or --report)
     new = {r.study_instance_uid for r in rows if r.outcome == "imported" and not r.reason.startswith(REPORT_REASON)}
+    new -= run.repository.studies_imported_from(job.medium_fingerprint, except_job=job.job_id)
     imported_studies = [s for s in studies if s["imported"] and s["study_instance_uid"] in new]
     if any(r.outcome in ("failed", "pending") for r in rows) or not imported_studies:
         return [], ""

@@ -30,7 +30,7 @@ from mediastation.pacs.lookup import ArchiveQuery
 from mediastation.store.imports import ImportRepository
 from mediastation.workflows.imports import reports
 from mediastation.workflows.imports.commit import commit
-from mediastation.workflows.imports.inventory import new_files, new_job, scan_medium
+from mediastation.workflows.imports.inventory import apply_preferences, new_files, new_job, scan_medium
 from mediastation.workflows.imports.precheck import precheck
 from mediastation.workflows.imports.reconcile import coercions, local_patients, mapping_of
 from mediastation.workflows.imports.record import record, result
@@ -111,7 +111,7 @@ def _prepare(request: ImportRequest, env: ImportEnvironment, progress: ProgressF
     """Inventory and reconcile: what is on the medium and whom it becomes; everything that can refuse
     is checked here, before the job is opened."""
     clock = Clock()
-    inventory = scan_medium(request.source, progress=progress)
+    inventory = apply_preferences(scan_medium(request.source, progress=progress), request.prefer)
     clock.lap("inventory")
     mapping = mapping_of(request, inventory)
     plans = reports.plan_reports(request.reports, inventory, mapping, env.uid_root)

@@ -18,6 +18,8 @@ from mediastation.workflows.imports.types import ImportEnvironment, ImportRefuse
 
 
 def mapping_of(request: ImportRequest, inventory: Inventory) -> Mapping:
+    if not inventory.instances:
+        raise _nothing_on(inventory)
     try:
         mapping = parse_mapping(request.maps, request.names, request.birth_dates,
                                 known_keys={g.key for g in inventory.patients}, accession=request.accession)
@@ -69,3 +71,17 @@ def coercions(patients: dict[str, LocalPatient], mapping: Mapping, env: ImportEn
                           modifying_system=env.calling_ae, station_name=env.calling_ae,
                           institution=env.settings.institution, when=when)
             for key, patient in patients.items()}
+
+
+def _nothing_on(inventory: Inventory) -> ImportRefused:
+    """An empty medium is said to be one, with what is on it instead (not a request for --map)."""
+    counts = inventory.counts()
+    found = ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items())) or "no files at all"
+    unreadable = [f"{f.path}: {f.reason}" for f in inventory.files if f.kind == "unreadable"][:5]
+    why = list(inventory.medium_problems) + [f"DICOMDIR: {p}" for p in inventory.dicomdir_problems] + unreadable
+    message = f"the medium holds no DICOM instances ({found})"
+    if why:
+        message += "; " + "; ".join(why)
+    return ImportRefused(message + "; nothing was imported or billed",
+                         details={"counts": counts, "medium_problems": list(inventory.medium_problems),
+                                  "dicomdir": inventory.dicomdir, "dicomdir_problems": list(inventory.dicomdir_problems)})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediastation.dicom.inventory import Inventory
+from mediastation.dicom.inventory import Inventory, InventoryFile
 from mediastation.domain.reconcile import LocalPatient, Mapping
 from mediastation.errors import EXIT_OK, EXIT_OUTSIDE, EXIT_REFUSED
 from mediastation.store.imports import ImportFileRow
@@ -44,7 +44,10 @@ def result(run: ImportRun, *, note: str = "") -> ImportOutcome:
     counts = _counts(rows)
     state = job_state(counts)
     studies = _studies(rows, run.mapping, run.inventory)
-    warnings = _warnings(run.inventory, run.mapping) + run.identity_warnings
+    conflicts = conflicts_of(run.inventory)
+    warnings = _warnings(run.inventory, run.mapping) + run.identity_warnings + [
+        f"copies of {c['sop_instance_uid']} differ in {' and '.join(c['differs'])} ({', '.join(c['files'])}): none "
+        "was imported; choose one with --prefer PATH and run the import again" for c in conflicts if not c["preferred"]]
     invoice_lines, billing_note = bill(run, job, rows, studies)
     if billing_note:
         warnings.append(billing_note)
@@ -52,9 +55,10 @@ def result(run: ImportRun, *, note: str = "") -> ImportOutcome:
         "job_id": run.job_id, "state": state, "source": run.inventory.source, "medium": run.inventory.description,
         "dicomdir": run.inventory.dicomdir, "operator": job.operator, "counts": counts,
         "patients": [_patient_document(key, run.patients[key], run.inventory) for key in sorted(run.patients)],
-        "studies": studies, "files": [file_document(r) for r in rows], "invoice_lines": invoice_lines,
+        "studies": studies, "files": [file_document(r, _item(run.inventory, r.seq)) for r in rows],
+        "invoice_lines": invoice_lines,
         "commitment": run.commitment if run.commitment is not None else job.result_json.get("commitment"),
-        "warnings": warnings, "runs": job.runs, "report": None,
+        "conflicts": conflicts, "warnings": warnings, "runs": job.runs, "report": None,
     }
     if note:
         document["note"] = note
@@ -94,7 +98,8 @@ def job_state(counts: dict[str, int]) -> str:
     return "failed"
 
 
-def file_document(row: ImportFileRow) -> dict[str, Any]:
+def file_document(row: ImportFileRow, item: InventoryFile | None = None) -> dict[str, Any]:
+    """One file of the result; with its inventory entry, what was repaired and what was noted."""
     document: dict[str, Any] = {"path": row.path, "outcome": row.outcome, "sop_instance_uid": row.sop_instance_uid,
                                 "reason": row.reason, "kind": row.kind, "patient_key": row.patient_key}
     if row.status is not None:
@@ -102,7 +107,27 @@ def file_document(row: ImportFileRow) -> dict[str, Any]:
     if row.converted_from:
         document["converted_from"] = row.converted_from
         document["transfer_syntax"] = row.transfer_syntax
+    if item is not None and item.repairs:
+        document["repairs"] = list(item.repairs)
+    if item is not None and item.notes:
+        document["notes"] = list(item.notes)
     return document
+
+
+def _item(inventory: Inventory, seq: int) -> InventoryFile | None:
+    return inventory.files[seq] if 0 <= seq < len(inventory.files) else None
+
+
+def conflicts_of(inventory: Inventory) -> list[dict[str, Any]]:
+    """Instances whose copies on the medium really differ: the copies, what differs, and the one
+    the operator preferred (--prefer), if any."""
+    by_uid: dict[str, list[InventoryFile]] = {}
+    for item in inventory.files:
+        if item.differs and item.sop_instance_uid:
+            by_uid.setdefault(item.sop_instance_uid, []).append(item)
+    return [{"sop_instance_uid": uid, "files": [f.path for f in copies], "differs": list(copies[0].differs),
+             "preferred": next((f.path for f in copies if f.sendable), None)}
+            for uid, copies in sorted(by_uid.items())]
 
 
 def _studies(rows: list[ImportFileRow], mapping: Mapping, inventory: Inventory) -> list[dict[str, Any]]:

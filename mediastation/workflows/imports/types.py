@@ -72,6 +72,7 @@ class ImportRequest(Model):
     operator: str = "station"
     language: str = "fi"
     reports: tuple[str, ...] = ()  # PATH=STUDY_UID: a loose PDF on the medium that is the study's report
+    prefer: tuple[str, ...] = ()   # PATH: the copy to import of an instance whose copies really differ
 
     @classmethod
     def of_params(cls, params: dict[str, Any], default_language: str) -> ImportRequest:
@@ -79,7 +80,8 @@ class ImportRequest(Model):
         return cls(source=params["source"], maps=tuple(params.get("maps", ())), names=tuple(params.get("names", ())),
                    birth_dates=tuple(params.get("birth_dates", ())), accession=params.get("accession"),
                    payer=params.get("payer"), operator=params.get("operator") or "station",
-                   language=params.get("language") or default_language, reports=tuple(params.get("reports", ())))
+                   language=params.get("language") or default_language, reports=tuple(params.get("reports", ())),
+                   prefer=tuple(params.get("prefer", ())))
 
 
 @dataclass(frozen=True)
