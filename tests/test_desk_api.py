@@ -9,16 +9,13 @@ import json
 import pytest
 
 from support.cli import EXAMPLES, run_json
-from support.desk import Client, DeskServer, make_home, start_desk
+from support.desk import Client, DeskServer, make_home, served, start_desk
 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory):
-    home = make_home(tmp_path_factory.mktemp("desk-api") / "home")
-    server = start_desk(home, "--no-worker")
-    yield server
-    server.stop()
-    assert "Traceback" not in server.stderr(), server.stderr()
+    with served(make_home(tmp_path_factory.mktemp("desk-api") / "home"), "--no-worker") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 
 from support.cli import EXAMPLES, run_json
-from support.desk import PASSWORD, Client, DeskServer, form_fields, make_home, start_desk
+from support.desk import PASSWORD, Client, DeskServer, form_fields, make_home, served
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -26,11 +26,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory):
-    home = make_home(tmp_path_factory.mktemp("desk-browser") / "home")
-    server = start_desk(home)
-    yield server
-    server.stop()
-    assert "Traceback" not in server.stderr(), server.stderr()
+    with served(make_home(tmp_path_factory.mktemp("desk-browser") / "home")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from support.cli import EXAMPLES, run, run_json
-from support.desk import PASSWORD, Client, DeskServer, make_home, start_desk
+from support.desk import PASSWORD, Client, DeskServer, make_home, served, start_desk
 from support.rsyslog import make_test_ca
 
 EVIL = "<script>alert(1)</script>"
@@ -24,11 +24,8 @@ EVIL = "<script>alert(1)</script>"
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory):
-    home = make_home(tmp_path_factory.mktemp("desk-security") / "home")
-    server = start_desk(home, "--no-worker")
-    yield server
-    server.stop()
-    assert "Traceback" not in server.stderr(), server.stderr()
+    with served(make_home(tmp_path_factory.mktemp("desk-security") / "home"), "--no-worker") as server:
+        yield server
 
 
 def _client(desk: DeskServer) -> Client:

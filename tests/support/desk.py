@@ -14,9 +14,10 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from support.cli import run
 
@@ -84,6 +85,17 @@ def start_desk(home: Path, *extra: str) -> DeskServer:
         process.wait(10)
         raise AssertionError(f"the desk did not start: {log.read_text()}")
     return DeskServer(home, json.loads(line)["url"].rstrip("/"), process, log)
+
+
+@contextmanager
+def served(home: Path, *extra: str) -> Iterator[DeskServer]:
+    """The desk on `home` while the block runs; it must not have logged a traceback."""
+    server = start_desk(home, *extra)
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert "Traceback" not in server.stderr(), server.stderr()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
