@@ -247,3 +247,33 @@ def test_every_page_has_no_serious_accessibility_violation(desk: DeskServer, vis
     pages["/requests/new (problems)"] = _axe(browser.page)
     serious = {path: [v for v in found if v["impact"] in SERIOUS] for path, found in pages.items()}
     assert serious == {path: [] for path in pages}, json.dumps(serious, indent=1)
+
+
+FIREFOX = Path("/usr/bin/firefox-esr")
+FIREFOX_CHECK = Path(__file__).parent / "firefox" / "desk_check.js"
+
+
+def test_firefox_esr_releases_a_cd_from_the_desk(desk: DeskServer) -> None:
+    """The same flow in Debian's firefox-esr (puppeteer-core from tests/firefox, `make npm`)."""
+    import shutil
+    import subprocess
+
+    if not FIREFOX.exists():
+        pytest.skip("Debian's firefox-esr is not installed (apt-get install firefox-esr)")
+    if shutil.which("node") is None or not (FIREFOX_CHECK.parent / "node_modules" / "puppeteer-core").is_dir():
+        pytest.skip("node or puppeteer-core is missing: `make npm` (npm ci --prefix tests/firefox)")
+    document = _first_release()
+    document["received_at"] = "2026-11-26T09:14"  # another request than the Chromium test's (same patient)
+    done = subprocess.run(["node", str(FIREFOX_CHECK), desk.url, "tech", PASSWORD, json.dumps(form_fields(document)),
+                           str(FIREFOX)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout)
+    assert seen["signInPage"] == "/login" and seen["afterSignIn"] == "/requests/new"
+    assert seen["decision"] == "release" and "postal_delivery_week" in seen["reasonCodes"]
+    assert seen["requestPage"].startswith("/requests/R-") and seen["jobPage"].startswith("/jobs/E-")
+    job_id = seen["jobPage"].rsplit("/", 1)[1]
+    assert f"/jobs/{job_id}/files/letter.pdf" in seen["files"]
+    assert any(url.endswith(f"/jobs/{job_id}/events") for url in seen["requests"])  # live by server-sent events
+    origin = urlparse(desk.url).netloc
+    assert all(urlparse(url).netloc == origin for url in seen["requests"] if url.startswith("http"))
+    assert seen["dialogs"] == [] and seen["errors"] == []
