@@ -62,12 +62,14 @@ def _page_error(request: Request, status: int, heading_key: str, message: str) -
 
 def create_app(context: DeskContext) -> Any:
     """The desk for one station; `context` holds its home, settings and database."""
-    from mediastation.desk import home, jobs, requests, session
+    from mediastation.desk import admin, billing, devices, home, imports, jobs, log, requests, session, shipments
 
     app = FastAPI(title="mediastation desk", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.desk = context
-    for module in (session, home, requests, jobs):
+    pages = (session, home, requests, jobs, imports, shipments, billing, log, devices, admin)
+    for module in pages:
         app.include_router(module.router)
+    app.state.menu = tuple(item for module in pages for item in getattr(module, "MENU", ()))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(auth.SignInNeeded)

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from mediastation.desk.auth import Caller, desk, signed_in
-from mediastation.desk.render import render
+from mediastation.desk.render import MenuItem, render
 from mediastation.jobs.queue import JobQueue
 from mediastation.store.requests import RequestRepository
 
 router = APIRouter()
+MENU: tuple[MenuItem, ...] = (("/", "home", ()),)
 
 
 @router.get("/")

@@ -291,6 +291,25 @@ REASONS: dict[str, dict[str, str]] = {
     },
 }
 
+def _merge_areas() -> None:
+    """Add each area's words (mediastation/desk/words/) to LABELS; a key defined twice is an error
+    at import, so two areas cannot silently give one key two meanings."""
+    import importlib
+
+    from mediastation.desk.words import AREAS
+
+    for area in AREAS:
+        table = importlib.import_module(f"mediastation.desk.words.{area}").LABELS
+        for language in LANGUAGES:
+            twice = LABELS[language].keys() & table[language].keys()
+            if twice:
+                raise RuntimeError(f"desk words of {area!r} redefine {sorted(twice)} in {language}")
+            LABELS[language].update(table[language])
+
+
+_merge_areas()
+
+
 _INDEX = re.compile(r"\[(\d+)\]")
 
 

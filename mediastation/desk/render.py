@@ -18,8 +18,9 @@ ENVIRONMENT = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 ENVIRONMENT.globals.update(field_id=i18n.field_id, languages=i18n.LANGUAGES)
 
-# The menu: (path, label key, roles that see it; none = everyone signed in)
-MENU = (("/", "home", ()), ("/requests", "requests", ("technician",)), ("/requests/new", "new_request", ("technician",)))
+# The menu: (path, label key, roles that see it; none = everyone signed in). Each page module may add
+# its own entries as `MENU`; create_app (mediastation/desk/app.py) collects them in page order.
+MenuItem = tuple[str, str, tuple[str, ...]]
 
 
 def render(request: Request, caller: Caller | None, template: str, *, status: int = 200, title: str = "",
@@ -29,7 +30,7 @@ def render(request: Request, caller: Caller | None, template: str, *, status: in
     def t(key: str, /, **kw: Any) -> str:
         return i18n.label(language, key, **kw)
 
-    menu = [(path, t(key)) for path, key, roles in MENU
+    menu = [(path, t(key)) for path, key, roles in getattr(request.app.state, "menu", ())
             if caller is not None and (not roles or caller.user.holds_any(roles))]
     html = ENVIRONMENT.get_template(template).render(
         request=request, caller=caller, lang=language, t=t, title=title or t("app"), menu=menu,

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from mediastation.desk import forms
 from mediastation.desk.auth import Caller, desk, require
 from mediastation.desk.i18n import label
-from mediastation.desk.render import render
+from mediastation.desk.render import MenuItem, render
 from mediastation.errors import InputError, MediaStationError
 from mediastation.jobs.queue import JobQueue
 from mediastation.store.requests import RequestRepository
@@ -22,6 +22,8 @@ from mediastation.workflows.requests import (InvalidRequestFile, add_request, ch
                                              get_request, record_release, request_document)
 
 router = APIRouter()
+MENU: tuple[MenuItem, ...] = (("/requests", "requests", ("technician",)),
+                              ("/requests/new", "new_request", ("technician",)))
 technician = require("technician")
 DECISIONS = ("release", "no_release_needed", "route", "needs_consent", "refused")
 MEDIA = ("cd", "dvd", "usb")
