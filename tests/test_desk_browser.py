@@ -12,16 +12,10 @@ from urllib.parse import urlparse
 import pytest
 
 from support.cli import EXAMPLES, run_json
+from support.browser import SERIOUS, axe, chromium_browser, visits
 from support.desk import PASSWORD, Client, DeskServer, form_fields, make_home, served
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-AXE = Path(__file__).parent / "firefox" / "node_modules" / "axe-core" / "axe.min.js"
 EVIL = "<script>alert(1)</script>"
-SERIOUS = ("serious", "critical")
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -32,61 +26,14 @@ def desk(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def chromium():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
-
-
-class Visit:
-    """A browser context with every request, dialog and page error recorded."""
-
-    def __init__(self, browser, desk: DeskServer, *, javascript: bool = True) -> None:
-        self.desk = desk
-        self.context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.set_default_timeout(20000)
-
-    def go(self, path: str):
-        return self.page.goto(self.desk.url + path)
-
-    def sign_in(self, user: str, password: str = PASSWORD) -> None:
-        self.go("/login")
-        self.page.fill('input[name="user"]', user)
-        self.page.fill('input[name="password"]', password)
-        self.page.click('form.login button[type="submit"]')
-        self.page.wait_for_url(self.desk.url + "/")
-
-    def assert_clean(self) -> None:
-        assert self.requests, "no request recorded: the recorder is broken"
-        origin = urlparse(self.desk.url).netloc
-        assert all(urlparse(url).netloc == origin for url in self.requests), self.requests  # nothing from outside
-        assert self.dialogs == [], "a script from the data ran"
-        assert self.errors == []
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture
 def visit(chromium, desk):
-    opened: list[Visit] = []
-
-    def open_visit(**kwargs) -> Visit:
-        opened.append(Visit(chromium, desk, **kwargs))
-        return opened[-1]
-
-    yield open_visit
-    for item in opened:
-        item.close()
+    with visits(chromium, desk) as open_visit:
+        yield open_visit
 
 
 def _fill(page, values: dict[str, str]) -> None:
@@ -211,16 +158,6 @@ def test_the_job_page_refreshes_itself_without_javascript(desk: DeskServer, visi
     assert browser.page.locator('a[data-file="letter.pdf"]').count() == 1
 
 
-def _axe(page) -> list[dict]:
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed: `make npm` (npm ci --prefix tests/firefox)")
-    page.evaluate(AXE.read_text(encoding="utf-8"))  # by DevTools, not a <script>: the desk's CSP stays as it is
-    result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: "
-                           "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})")
-    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": [n["target"] for n in v["nodes"]][:3]} for v in result["violations"]]
-
-
 def test_every_page_has_no_serious_accessibility_violation(desk: DeskServer, visit) -> None:
     client = Client(desk.url)
     csrf = client.sign_in_api("tech")
@@ -231,20 +168,20 @@ def test_every_page_has_no_serious_accessibility_violation(desk: DeskServer, vis
     jobs = run_json("jobs", "list", home=desk.home)["jobs"]
     browser = visit()
     browser.go("/login")
-    pages = {"/login": _axe(browser.page)}
+    pages = {"/login": axe(browser.page)}
     browser.sign_in("tech")
     for path in ("/", "/requests", "/requests/new", f"/requests/{request_id}", f"/requests/{refused}",
                  "/nowhere", *(f"/jobs/{job['job_id']}" for job in jobs[:1])):
         browser.go(path)
-        pages[path] = _axe(browser.page)
+        pages[path] = axe(browser.page)
     browser.go("/requests/new")
     browser.page.fill('[name="patient.hetu"]', "010594Y9033")
     browser.page.click('button[name="action"][value="check"]')
-    pages["/requests/new (checked)"] = _axe(browser.page)
+    pages["/requests/new (checked)"] = axe(browser.page)
     browser.page.fill('[name="destination.dicom_node.port"]', "not a port")
     browser.page.click('button[name="action"][value="check"]')
     assert browser.page.locator(".problems li").count() >= 1
-    pages["/requests/new (problems)"] = _axe(browser.page)
+    pages["/requests/new (problems)"] = axe(browser.page)
     serious = {path: [v for v in found if v["impact"] in SERIOUS] for path, found in pages.items()}
     assert serious == {path: [] for path in pages}, json.dumps(serious, indent=1)
 

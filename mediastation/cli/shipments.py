@@ -75,9 +75,7 @@ def shipments_list(station: Station, overdue: bool, on: date | None, state: str 
 
 
 def _emit_change(station: Station, change: Any, verb: str) -> None:
-    document = {**change.shipment.to_json(on=_today()), "changed": change.changed}
-    if change.disclosure_seq is not None:
-        document["disclosure_seq"] = change.disclosure_seq
+    document = change.to_json(on=_today())
     text = shipment_line(document)
     if not change.changed:
         text += f"\n(already {verb}: nothing changed)"

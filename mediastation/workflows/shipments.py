@@ -82,6 +82,13 @@ class Change:
     changed: bool
     disclosure_seq: int | None = None
 
+    def to_json(self, on: date) -> dict[str, Any]:
+        """The `shipments post/delivered/returned --json` document (and the desk's API answer)."""
+        document = {**self.shipment.to_json(on=on), "changed": self.changed}
+        if self.disclosure_seq is not None:
+            document["disclosure_seq"] = self.disclosure_seq
+        return document
+
 
 def post(database: Database, shipment_id: str, *, on: date, tracking: str, actor: str) -> Change:
     """Posted on `on` with the carrier's tracking code; due `on` + 7 days (R16). Posting again with

@@ -1,3 +1,46 @@
 """The shipments area's words in Finnish, Swedish and English (merged by mediastation/desk/i18n.py)."""
 
-LABELS: dict[str, dict[str, str]] = {"fi": {}, "sv": {}, "en": {}}
+LABELS: dict[str, dict[str, str]] = {
+    "fi": {
+        "sh_menu": "Lähetykset", "sh_title": "Postilähetykset",
+        "sh_intro": "Medialähetykset tilan mukaan. Myöhässä: postitettu, eikä perillä eräpäivään mennessä (tänään {today}).",
+        "sh_prepared": "Postitettavat", "sh_posted": "Matkalla", "sh_overdue": "Myöhässä",
+        "sh_delivered": "Perillä", "sh_returned": "Palautuneet", "sh_other": "Kadonneet ja perutut",
+        "sh_recipient": "Vastaanottaja", "sh_posted_on": "Postitettu", "sh_due_on": "Eräpäivä",
+        "sh_tracking": "Seurantatunnus", "sh_actions": "Toiminnot", "sh_date": "Päivä", "sh_note": "Huomautus",
+        "sh_post": "Postitettu", "sh_delivered_button": "Perillä", "sh_returned_button": "Palautui",
+        "sh_refused": "Lähetystä {id} ei muutettu",
+        "sh_tracking_hint": "Seurantatunnus kuitista: esim. RR123456785FI (UPU S10) tai JJFI-alkuinen Postin tunnus.",
+        "sh_state_prepared": "Postitettava", "sh_state_posted": "Matkalla", "sh_state_delivered": "Perillä",
+        "sh_state_returned": "Palautunut", "sh_state_lost": "Kadonnut", "sh_state_cancelled": "Peruttu",
+        "sh_overdue_home": "Myöhässä olevat lähetykset",
+    },
+    "sv": {
+        "sh_menu": "Försändelser", "sh_title": "Postförsändelser",
+        "sh_intro": "Försändelser av medier efter status. Försenad: postad men inte framme på förfallodagen (i dag {today}).",
+        "sh_prepared": "Att posta", "sh_posted": "På väg", "sh_overdue": "Försenade",
+        "sh_delivered": "Framme", "sh_returned": "Returnerade", "sh_other": "Förlorade och annullerade",
+        "sh_recipient": "Mottagare", "sh_posted_on": "Postad", "sh_due_on": "Förfallodag",
+        "sh_tracking": "Spårningskod", "sh_actions": "Åtgärder", "sh_date": "Dag", "sh_note": "Anmärkning",
+        "sh_post": "Postad", "sh_delivered_button": "Framme", "sh_returned_button": "Returnerad",
+        "sh_refused": "Försändelsen {id} ändrades inte",
+        "sh_tracking_hint": "Spårningskoden från kvittot: t.ex. RR123456785FI (UPU S10) eller Postens kod som börjar med JJFI.",
+        "sh_state_prepared": "Att posta", "sh_state_posted": "På väg", "sh_state_delivered": "Framme",
+        "sh_state_returned": "Returnerad", "sh_state_lost": "Förlorad", "sh_state_cancelled": "Annullerad",
+        "sh_overdue_home": "Försenade försändelser",
+    },
+    "en": {
+        "sh_menu": "Shipments", "sh_title": "Shipments by post",
+        "sh_intro": "Media sent by post, by state. Overdue: posted and not delivered by its due date (today {today}).",
+        "sh_prepared": "To post", "sh_posted": "On the way", "sh_overdue": "Overdue",
+        "sh_delivered": "Delivered", "sh_returned": "Returned", "sh_other": "Lost and cancelled",
+        "sh_recipient": "Recipient", "sh_posted_on": "Posted", "sh_due_on": "Due",
+        "sh_tracking": "Tracking code", "sh_actions": "Actions", "sh_date": "Day", "sh_note": "Note",
+        "sh_post": "Posted", "sh_delivered_button": "Delivered", "sh_returned_button": "Returned",
+        "sh_refused": "Shipment {id} was not changed",
+        "sh_tracking_hint": "The tracking code from the receipt: e.g. RR123456785FI (UPU S10) or Posti's code starting JJFI.",
+        "sh_state_prepared": "To post", "sh_state_posted": "On the way", "sh_state_delivered": "Delivered",
+        "sh_state_returned": "Returned", "sh_state_lost": "Lost", "sh_state_cancelled": "Cancelled",
+        "sh_overdue_home": "Overdue shipments",
+    },
+}

