@@ -88,6 +88,7 @@ LABELS: dict[str, dict[str, str]] = {
         "state_open": "Avoin", "state_released": "Luovutettu",
         "disclosures": "Luovutuslokin merkinnät", "no_disclosures": "Ei merkintöjä.",
         "release_note": "Lisätieto (valinnainen)", "record_release": "Kirjaa muualla tehty luovutus lokiin",
+        "pages": "Sivut", "newer_requests": "← Uudemmat pyynnöt", "older_requests": "Vanhemmat pyynnöt →",
     },
     "sv": {
         "app": "Bildutlämningens skrivbord", "skip": "Till innehållet", "nav": "Huvudmeny",
@@ -162,6 +163,7 @@ LABELS: dict[str, dict[str, str]] = {
         "state_open": "Öppen", "state_released": "Utlämnad",
         "disclosures": "Poster i utlämningsloggen", "no_disclosures": "Inga poster.",
         "release_note": "Tilläggsuppgift (valfri)", "record_release": "Registrera en utlämning gjord på annat sätt",
+        "pages": "Sidor", "newer_requests": "← Nyare begäranden", "older_requests": "Äldre begäranden →",
     },
     "en": {
         "app": "Image release desk", "skip": "Skip to content", "nav": "Main menu",
@@ -237,6 +239,7 @@ LABELS: dict[str, dict[str, str]] = {
         "state_open": "Open", "state_released": "Released",
         "disclosures": "Disclosure log entries", "no_disclosures": "No entries.",
         "release_note": "Note (optional)", "record_release": "Record a release done elsewhere in the log",
+        "pages": "Pages", "newer_requests": "← Newer requests", "older_requests": "Older requests →",
     },
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -28,24 +29,40 @@ technician = require("technician")
 DECISIONS = ("release", "no_release_needed", "route", "needs_consent", "refused")
 MEDIA = ("cd", "dvd", "usb")
 MEDIUM_CHOICES = ("auto", "cd", "dvd", "dvd-dl", "usb")
-PAGE_MOST = 1000  # requests on one list page (?limit=, default 200)
+PAGE_SIZE = 200  # requests on one list page unless ?limit= says otherwise
+PAGE_MOST = 1000  # the most ?limit= shows at once
 
 
 # -- pages ----------------------------------------------------------------------------------------
 
 @router.get("/requests")
-def request_list(request: Request, q: str = "", decision: str = "", limit: int = 200,
-                 caller: Caller = Depends(technician)) -> Response:
+def request_list(request: Request, q: str = "", decision: str = "", limit: int = PAGE_SIZE, before: str = "",
+                 after: str = "", caller: Caller = Depends(technician)) -> Response:
+    """One page, newest first; "older" / "newer" links page by the last / first request shown
+    (RequestRepository.list), so 50,000 stored requests are never read or rendered at once."""
     repository = RequestRepository(desk(request).database)
     query = q.strip()
+    limit = max(1, min(limit, PAGE_MOST))
+    older = newer = False
     if query.upper().startswith("R-"):
         found = repository.get(query)
         rows = [found] if found is not None else []
     else:
+        anchored = repository.get(before or after) is not None if (before or after) else False
         rows = repository.list(decision=decision if decision in DECISIONS else None, hetu=query.upper() or None,
-                               limit=max(1, min(limit, PAGE_MOST)))
+                               limit=limit + 1, older_than=before or None if anchored else None,
+                               newer_than=None if before or not anchored else after, summary=True)
+        if anchored and not before:
+            newer, older, rows = len(rows) > limit, True, rows[-limit:]
+        else:
+            older, newer, rows = len(rows) > limit, anchored, rows[:limit]
+    keep = {key: value for key, value in (("q", query), ("decision", decision)) if value}
+    if limit != PAGE_SIZE:
+        keep["limit"] = str(limit)
+    older_link = f"/requests?{urlencode({**keep, 'before': rows[-1].request_id})}" if older and rows else ""
+    newer_link = f"/requests?{urlencode({**keep, 'after': rows[0].request_id})}" if newer and rows else ""
     return render(request, caller, "requests.html", title=label(caller.language, "request_list"), rows=rows,
-                  q=query, decision=decision, decisions=DECISIONS)
+                  q=query, decision=decision, decisions=DECISIONS, older_link=older_link, newer_link=newer_link)
 
 
 def _form_page(request: Request, caller: Caller, state: forms.FormState, *, decision: dict | None = None,
@@ -175,7 +192,7 @@ def api_check(request: Request, caller: Caller = Depends(technician)) -> dict[st
 def api_list(request: Request, decision: str | None = None, state: str | None = None, hetu: str | None = None,
              limit: int = 200, caller: Caller = Depends(technician)) -> dict[str, Any]:
     rows = RequestRepository(desk(request).database).list(decision=decision, state=state, hetu=hetu,
-                                                          limit=max(1, min(limit, 100000)))
+                                                          limit=max(1, min(limit, 100000)), summary=True)
     return {"requests": [request_document(row, full=False) for row in rows]}
 
 
