@@ -1,5 +1,5 @@
 """The technician's request pages as a newcomer meets them: the list pages through any number of
-requests (never all at once), ... Each behaviour against the store on SQLite and PostgreSQL, or a
+requests (never all at once); the form looks its studies up in the archive by accession number. Each behaviour against the store on SQLite and PostgreSQL, or a
 served desk (`mediastation serve` as a process) read as its HTML."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from mediastation.domain.matching import StudyFound, looked_up
 from mediastation.store import Database
 from mediastation.store.models import ReleaseRequestRow
 from mediastation.store.requests import RequestRepository
@@ -53,6 +54,27 @@ def test_the_list_pages_by_the_last_request_shown(database: Database) -> None:
     assert [r.request_id for r in repository.list(limit=3, older_than="R-NOT-STORED")] == newest_first[:3]
 
 
+def _found(accession: str = "HUS1", *, patient_id: str = "010594Y9032", name: str = "MÄKELÄ^AINO",
+           time: str = "103112.5") -> StudyFound:
+    return StudyFound(accession, "1.2.3", "TT VATSA", "20261120", time, patient_id, name, ("CT",), 48)
+
+
+@pytest.mark.parametrize("found, hetu, name, expected", [
+    ([_found()], "010594Y9032", "Mäkelä Aino", ("TT VATSA", "2026-11-20T10:31", False, False)),
+    ([], "010594Y9032", "Mäkelä Aino", ("", "", False, False)),
+    ([_found(), _found()], "010594Y9032", "Mäkelä Aino", ("", "", False, False)),
+    ([_found(patient_id="131052-308T")], "010594Y9032", "Mäkelä Aino", ("TT VATSA", "2026-11-20T10:31", True, False)),
+    ([_found(name="VIRTANEN^VILLE")], "010594y9032", "Mäkelä^Aino", ("TT VATSA", "2026-11-20T10:31", False, True)),
+    ([_found()], "", "", ("TT VATSA", "2026-11-20T10:31", False, False)),  # nothing typed yet to compare
+    ([_found(time="10")], "010594Y9032", "Mäkelä Aino", ("TT VATSA", "", False, False)),  # no minutes: not a time
+    ([_found("HUS2")], "010594Y9032", "Mäkelä Aino", ("", "", False, False)),  # another number's study
+])
+def test_a_looked_up_study_is_offered_as_the_export_will_compare_it(found, hetu, name, expected) -> None:
+    item = looked_up(" HUS1 ", found, hetu, name)
+    assert item.accession_number == "HUS1"
+    assert (item.description, item.datetime, item.other_patient, item.other_name) == expected
+
+
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory):
     with served(make_home(tmp_path_factory.mktemp("desk-requests") / "home"), "--no-worker") as server:
@@ -90,3 +112,42 @@ def test_the_request_list_shows_a_page_and_links_the_next(desk: DeskServer, tech
     assert seen == everything
     back = re.search(r'<a href="([^"]+)" rel="prev">', page).group(1).replace("&amp;", "&")
     assert _ids(client.get(back).text) == everything[-len(_ids(page)) - 2:-len(_ids(page))]
+
+
+def _form(client: Client, **fields: str) -> dict[str, str]:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/requests/new").text).group(1)
+    return {"csrf_token": token, "patient.name": "Mäkelä Aino", "patient.hetu": "010594Y9032", **fields}
+
+
+def _value(page: str, name: str) -> str:
+    return re.search(rf'name="{re.escape(name)}" value="([^"]*)"', page).group(1)
+
+
+def test_the_form_takes_the_studies_from_the_archive_by_accession_number(desk: DeskServer, tech) -> None:
+    """A newcomer has the accession numbers from the referral: "look up" fills each study's name and
+    time from the archive (what the export will compare), says which number the archive does not
+    know, and shows a typed name that differs instead of overwriting it."""
+    client, _ = tech
+    page = client.post("/requests/new", form=_form(
+        client, action="lookup", **{"studies.0.accession_number": "HUSDEMO001",
+                                    "studies.1.accession_number": "HUSDEMO999",
+                                    "studies.2.accession_number": "HUSDEMO002",
+                                    "studies.2.study_description": "MT pää"})).text
+    assert _value(page, "studies.0.study_description") == "TT VATSA"
+    assert _value(page, "studies.0.study_datetime") == "2026-11-20T10:31"
+    assert _value(page, "studies.1.study_description") == ""
+    assert 'data-accession="HUSDEMO999" data-found="0"' in page and "arkistossa ei ole tutkimusta" in page
+    assert _value(page, "studies.2.study_description") == "MT pää"
+    assert _value(page, "studies.2.study_datetime") == "2026-10-02T08:15"
+    assert "”MT pää”, arkistossa ”MT AIVOT”" in page
+    assert 'data-problem="other_patient"' not in page and "Tallenna pyyntö" not in page
+
+
+def test_the_archive_look_up_says_when_a_study_is_another_patients(desk: DeskServer, tech) -> None:
+    client, _ = tech
+    page = client.post("/requests/new", form=_form(client, action="lookup", **{
+        "patient.hetu": "131052-308T", "patient.name": "Virtanen Ville",
+        "studies.0.accession_number": "HUSDEMO001"})).text
+    assert 'data-problem="other_patient"' in page and 'data-problem="other_name"' in page
+    nothing = client.post("/requests/new", form=_form(client, action="lookup"))
+    assert nothing.status == 422 and "Kirjoita ensin vähintään yhden tutkimuksen AC-numero" in nothing.text

@@ -9,7 +9,9 @@ document exactly as `request check FILE` would.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+from mediastation.domain.matching import LookedUp, normalise_description
 
 # (path, kind, choices) in the order the form shows them; kind: text, email, datetime, select, check, yesno
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]], ...] = (
@@ -120,3 +122,34 @@ def form_state(form: Mapping[str, Any], *, extra_row: bool = False) -> FormState
             if any(values.get(f"studies.{index}.{name}") for name, _ in STUDY_FIELDS if name != "register")]
     rows = max((max(used) + 1) if used else 0, 1) + (1 if extra_row or not used else 0)
     return FormState(values, min(max(rows, 2), MOST_STUDIES))
+
+
+@dataclass(frozen=True)
+class Differs:
+    """A study row where what was typed is not what the archive has (shown, never overwritten)."""
+
+    row: int
+    field: str  # study_description or study_datetime
+    typed: str
+    archived: str
+
+
+def with_archive_studies(state: FormState, found: Sequence[LookedUp]) -> tuple[FormState, list[Differs]]:
+    """The form with each study row's empty name and time taken from the archive's one study under
+    its accession number (`look_up_studies`), and the rows where a typed value differs from it."""
+    by_number = {item.accession_number: item for item in found}
+    values, differs = dict(state.values), []
+    for row in range(state.study_rows):
+        item = by_number.get(values.get(f"studies.{row}.accession_number", "").strip())
+        if item is None or len(item.found) != 1:
+            continue
+        for name, archived, same in (
+                ("study_description", item.description,
+                 lambda a, b: normalise_description(a) == normalise_description(b)),
+                ("study_datetime", item.datetime, lambda a, b: a[:16] == b[:16])):
+            typed = values.get(f"studies.{row}.{name}", "").strip()
+            if not typed:
+                values[f"studies.{row}.{name}"] = archived
+            elif archived and not same(typed, archived):
+                differs.append(Differs(row, name, typed, archived))
+    return FormState(values, state.study_rows), differs

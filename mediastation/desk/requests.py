@@ -15,12 +15,12 @@ from mediastation.desk import forms
 from mediastation.desk.auth import Caller, desk, require
 from mediastation.desk.i18n import label
 from mediastation.desk.render import MenuItem, render
-from mediastation.errors import InputError, MediaStationError
+from mediastation.errors import InputError, MediaStationError, OutsidePartyError
 from mediastation.jobs.queue import JobQueue
 from mediastation.store.requests import RequestRepository
 from mediastation.store.disclosures import DisclosureLog
 from mediastation.workflows.requests import (InvalidRequestFile, add_request, check_request, entry_document,
-                                             get_request, record_release, request_document)
+                                             get_request, look_up_studies, record_release, request_document)
 
 router = APIRouter()
 MENU: tuple[MenuItem, ...] = (("/requests", "requests", ("technician",)),
@@ -66,10 +66,30 @@ def request_list(request: Request, q: str = "", decision: str = "", limit: int =
 
 
 def _form_page(request: Request, caller: Caller, state: forms.FormState, *, decision: dict | None = None,
-               problems: list[dict] | None = None, status: int = 200) -> Response:
+               problems: list[dict] | None = None, status: int = 200, archive: dict | None = None) -> Response:
     return render(request, caller, "request_form.html", status=status, title=label(caller.language, "form_title"),
                   sections=forms.SECTIONS, study_fields=forms.STUDY_FIELDS, state=state, defaults=forms.DEFAULTS,
-                  choice_labels=forms.CHOICE_LABELS, decision=decision, problems=problems or [])
+                  choice_labels=forms.CHOICE_LABELS, decision=decision, problems=problems or [], archive=archive)
+
+
+def _look_up(request: Request, caller: Caller, state: forms.FormState) -> Response:
+    """The studies' names and times from the archive by their accession numbers (empty fields
+    filled, typed ones compared), so that what is saved is what the export will find."""
+    values = state.values
+    numbers = [values.get(f"studies.{row}.accession_number", "") for row in range(state.study_rows)]
+    if not any(number.strip() for number in numbers):
+        return _form_page(request, caller, state, status=422, problems=[
+            {"path": "studies[0].accession_number", "message": label(caller.language, "lookup_needs_number")}])
+    context = desk(request)
+    try:
+        found = look_up_studies(context.database, context.settings, context.home, numbers,
+                                hetu=values.get("patient.hetu", "").strip().upper(),
+                                name=values.get("patient.name", "").strip(), actor=caller.name)
+    except MediaStationError as failed:
+        return _form_page(request, caller, state, status=503 if isinstance(failed, OutsidePartyError) else 409,
+                          archive={"error": failed.message, "found": [], "differs": []})
+    filled, differs = forms.with_archive_studies(state, found)
+    return _form_page(request, caller, filled, archive={"error": "", "found": found, "differs": differs})
 
 
 @router.get("/requests/new")
@@ -84,6 +104,8 @@ def request_submit(request: Request, caller: Caller = Depends(technician)) -> Re
     state = forms.form_state(form, extra_row=action == "more")
     if action == "more":
         return _form_page(request, caller, state)
+    if action == "lookup":
+        return _look_up(request, caller, state)
     text = json.dumps(forms.document_from_form(form), ensure_ascii=False)
     context = desk(request)
     try:

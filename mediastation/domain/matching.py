@@ -191,3 +191,30 @@ def dicom_time_to_minute(value: str) -> str:
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
         return ""
     return f"{match.group(1)}:{match.group(2)}"
+
+
+@dataclass(frozen=True, slots=True)
+class LookedUp:
+    """What the archive holds under one accession number, as the request form offers it before the
+    request is saved: the same comparisons as the export's (`compare`), so a study the form took
+    from here is one the export will find and accept."""
+
+    accession_number: str
+    found: tuple[StudyFound, ...]
+    description: str  # the study's name; "" unless the archive has exactly one study
+    datetime: str  # `YYYY-MM-DDTHH:MM` (the form's datetime-local); "" unless exactly one study with both
+    other_patient: bool  # its Patient ID is not the HETU typed (R13: it would go to the wrong person)
+    other_name: bool  # its Patient's Name is not the name typed (R10.1)
+
+
+def looked_up(accession_number: str, found: Iterable[StudyFound], hetu: str, name: str) -> LookedUp:
+    studies = tuple(study for study in found if study.accession_number.strip() == accession_number.strip())
+    one = studies[0] if len(studies) == 1 else None
+    day = dicom_date(one.study_date) if one else ""
+    minute = dicom_time_to_minute(one.study_time) if one else ""
+    return LookedUp(
+        accession_number=accession_number.strip(), found=studies,
+        description=one.study_description.strip() if one else "", datetime=f"{day}T{minute}" if day and minute else "",
+        other_patient=any(normalise_patient_id(s.patient_id) != normalise_patient_id(hetu) for s in studies)
+        if hetu.strip() else False,
+        other_name=any(not same_person_name(name, s.patient_name) for s in studies) if name.strip() else False)

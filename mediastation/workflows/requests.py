@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mediastation.domain.disclosure import StoredEntry
+from mediastation.domain.matching import LookedUp, looked_up
 from mediastation.domain.policy import ReleasePolicy
 from mediastation.domain.release import Decision, decide
 from mediastation.domain.request import ReleaseRequest, RequestInvalid, parse_request
@@ -89,6 +90,19 @@ def add_request(database: Database, text: bytes | str, policy: ReleasePolicy, *,
     ))
     stored = Decision.from_json(row.decision_json) if not created else decision
     return AddedRequest(row.request_id, created, CheckedRequest(request, stored))
+
+
+def look_up_studies(database: Database, settings: Any, home: Path, accession_numbers: list[str], *, hetu: str,
+                    name: str, actor: str) -> list[LookedUp]:
+    """The archive's study under each accession number, for the request form before saving (the
+    export later finds them the same way: workflows/retrieval.py). Each C-FIND is audited as a
+    Query for `hetu` by `actor`; an archive that does not answer is a PacsError naming it."""
+    from mediastation.workflows.audit_events import observe_queries
+    from mediastation.workflows.retrieval import open_configured_archive
+
+    archive = observe_queries(open_configured_archive(settings, home), database, hetu=hetu, actor=actor)
+    wanted = list(dict.fromkeys(number.strip() for number in accession_numbers if number.strip()))
+    return [looked_up(number, archive.find_studies(number), hetu, name) for number in wanted]
 
 
 def request_document(row: ReleaseRequestRow, *, full: bool) -> dict[str, Any]:
