@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import time
 import uuid
@@ -21,7 +22,7 @@ from mediastation.domain.matching import StudyFound, compare
 from mediastation.domain.request import Study
 from mediastation.errors import PacsError
 from mediastation.files import part_path
-from mediastation.pacs import dicom_archive
+from mediastation.pacs import dicom_archive, pdata
 from mediastation.pacs.archive import RetrievedStudy, instance_file_name
 from mediastation.pacs.dicom_archive import MAX_CONTEXTS, RETRIEVE_SYNTAXES, DicomArchive, storage_contexts
 from mediastation.pacs.factory import open_archive
@@ -172,17 +173,35 @@ def test_retrieve_again_into_the_same_folder_overwrites(orthanc: OrthancServer, 
 @pytest.mark.parametrize("method", ["c-get", "c-move"])
 def test_instances_arrive_over_sockets_without_nagle(orthanc: OrthancServer, stored: Stored, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch, method: str) -> None:
-    """research/feasibility.md §2: with Nagle's algorithm on, each C-STORE stalls ~40 ms on delayed ACKs.
-    The C-MOVE listener's accepted sockets must have TCP_NODELAY too, not only our outgoing ones."""
+    """With Nagle's algorithm on, each C-STORE stalls ~40 ms on delayed ACKs (measured on loopback).
+    The C-MOVE listener's accepted sockets must have TCP_NODELAY too, not only our outgoing ones; the
+    C-GET's instances come on our own association, read directly from its socket (pacs/pdata.py)."""
     seen: list[int] = []
-    on_store = dicom_archive._Receiver.on_store
+    if method == "c-move":
+        on_store = dicom_archive._Receiver.on_store
 
-    def spy(self: dicom_archive._Receiver, event: object) -> int:
-        sock = event.assoc.dul.socket.socket  # type: ignore[attr-defined]
-        seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-        return on_store(self, event)  # type: ignore[arg-type]
+        def spy(self: dicom_archive._Receiver, event: object) -> int:
+            sock = event.assoc.dul.socket.socket  # type: ignore[attr-defined]
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            return on_store(self, event)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(dicom_archive._Receiver, "on_store", spy)
+        monkeypatch.setattr(dicom_archive._Receiver, "on_store", spy)
+    else:
+        sink = dicom_archive._Receiver.sink
+
+        def spy_sink(self: dicom_archive._Receiver, incoming: object) -> object:
+            seen.append(nodelay[0])
+            return sink(self, incoming)  # type: ignore[arg-type]
+
+        get = pdata.DirectAssociation.get
+        nodelay: list[int] = []
+
+        def spy_get(self: pdata.DirectAssociation, *args: object) -> object:
+            nodelay.append(self.assoc.dul.socket.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            return get(self, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(dicom_archive._Receiver, "sink", spy_sink)
+        monkeypatch.setattr(pdata.DirectAssociation, "get", spy_get)
     dicom_archive_for(orthanc, method).retrieve(stored.mr.study_instance_uid, tmp_path)
     assert len(seen) == 2 and all(seen)
 
@@ -281,7 +300,14 @@ def test_a_callback_that_raises_stops_the_retrieve_with_its_exception(orthanc: O
         offered.append(str(event.request.AffectedSOPInstanceUID))  # type: ignore[attr-defined]
         return on_store(self, event)  # type: ignore[arg-type]
 
+    sink = dicom_archive._Receiver.sink
+
+    def spy_sink(self: dicom_archive._Receiver, incoming: pdata.IncomingStore) -> object:
+        offered.append(incoming.sop_instance)
+        return sink(self, incoming)
+
     monkeypatch.setattr(dicom_archive._Receiver, "on_store", spy)
+    monkeypatch.setattr(dicom_archive._Receiver, "sink", spy_sink)
     started = time.monotonic()
     with pytest.raises(_Enough):
         dicom_archive_for(orthanc, method).retrieve(stored.mixed.study_instance_uid, tmp_path,
@@ -290,6 +316,34 @@ def test_a_callback_that_raises_stops_the_retrieve_with_its_exception(orthanc: O
     assert len(told) == 1 and list(tmp_path.iterdir()) == told  # nothing taken after it
     assert len(offered) < 4  # the archive was stopped, not left to send the rest of the study
     assert dicom_archive_for(orthanc, method).retrieve(stored.mixed.study_instance_uid, tmp_path).instances == 4
+
+
+@pytest.mark.orthanc
+def test_an_archive_killed_mid_c_get_is_a_clear_pacs_error_and_leaves_no_part_files(
+        fresh_orthanc: OrthancServer, tmp_path: Path) -> None:
+    """The C-GET's instances are read from the socket by pacs/pdata.py: a peer that vanishes between
+    two PDUs of an instance ends the retrieve at once with exit 3, the instance being written is
+    removed, and the instances whole before it stay for the next attempt."""
+    study = make_study(tmp_path / "source", accession=f"K{uuid.uuid4().hex[:6].upper()}", images=40,
+                       rows=256, cols=256)
+    fresh_orthanc.store(study.files)
+    dest = tmp_path / "dest"
+    told: list[Path] = []
+
+    def kill_after_three(path: Path) -> None:
+        told.append(path)
+        if len(told) == 3:
+            os.kill(fresh_orthanc.pid, signal.SIGKILL)
+
+    started = time.monotonic()
+    with pytest.raises(PacsError) as caught:
+        dicom_archive_for(fresh_orthanc).retrieve(study.study_instance_uid, dest, on_instance=kill_after_three)
+    assert time.monotonic() - started < 8  # not the 10 s timeout: the closed connection is seen at once
+    assert caught.value.exit_status == 3 and "stopped answering during C-GET" in caught.value.message
+    left = sorted(dest.iterdir())
+    assert left == sorted(told) and not [p for p in left if p.name.endswith(".part")]
+    for path in left:  # whole PS3.10 files
+        assert dcmread(path).SOPInstanceUID == path.stem
 
 
 def test_the_folder_archive_tells_each_instance_and_stops_likewise(generated: Stored, folder: Path,

@@ -44,6 +44,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
+from mediastation.dicom.headers import file_meta_bytes
 from mediastation.dicom.inventory import InstanceHeader, fix_charset
 from mediastation.dicom.rawheader import RawHeader, RawHeaderError, read_raw_header
 from mediastation.dicom.sources import MediumFile
@@ -379,25 +380,9 @@ def _encode(elem, raw: RawHeader, charset) -> bytes:  # type: ignore[no-untyped-
 
 
 def _meta_bytes(header: InstanceHeader, syntax: str, source_ae: str) -> bytes:
-    """File Meta Information, encoded by hand (it is the same few elements for every file)."""
-    body = b"".join([
-        _meta_element(0x0001, b"OB", b"\x00\x01"),
-        _meta_element(0x0002, b"UI", header.sop_class_uid.encode("ascii")),
-        _meta_element(0x0003, b"UI", header.sop_instance_uid.encode("ascii")),
-        _meta_element(0x0010, b"UI", syntax.encode("ascii")),
-        _meta_element(0x0012, b"UI", PYDICOM_IMPLEMENTATION_UID.encode("ascii")),
-        _meta_element(0x0013, b"SH", IMPLEMENTATION_VERSION.encode("ascii")),
-        _meta_element(0x0016, b"AE", source_ae[:16].encode("ascii")) if source_ae else b"",
-    ])
-    return _meta_element(0x0000, b"UL", struct.pack("<I", len(body))) + body
-
-
-def _meta_element(element: int, vr: bytes, value: bytes) -> bytes:
-    if len(value) % 2:
-        value += b"\x00" if vr in (b"UI", b"OB") else b" "
-    if vr == b"OB":
-        return struct.pack("<HH", 0x0002, element) + vr + b"\x00\x00" + struct.pack("<I", len(value)) + value
-    return struct.pack("<HH", 0x0002, element) + vr + struct.pack("<H", len(value)) + value
+    return file_meta_bytes(header.sop_class_uid, header.sop_instance_uid, syntax,
+                           implementation_uid=PYDICOM_IMPLEMENTATION_UID, implementation_version=IMPLEMENTATION_VERSION,
+                           source_ae=source_ae)
 
 
 def _write_streaming(source: MediumFile, header: InstanceHeader, coercion: Coercion, out: Path, syntax: str,

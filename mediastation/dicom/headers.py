@@ -192,6 +192,31 @@ HAS_INSTANCE_NUMBER = frozenset(LEAF_KEYS) - {"STEREOMETRIC"}
 _TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "PN", "UC", "SQ"})
 
 
+def file_meta_bytes(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str, *, implementation_uid: str,
+                    implementation_version: str, source_ae: str = "") -> bytes:
+    """The File Meta Information group (PS3.10 7.1) encoded by hand, group length first: it is the
+    same few elements for every file, and pydicom's writer took longer than the data set's own copy
+    for each instance received or rewritten."""
+    body = b"".join([
+        _meta_element(0x0001, b"OB", b"\x00\x01"),
+        _meta_element(0x0002, b"UI", sop_class_uid.encode("ascii")),
+        _meta_element(0x0003, b"UI", sop_instance_uid.encode("ascii")),
+        _meta_element(0x0010, b"UI", transfer_syntax.encode("ascii")),
+        _meta_element(0x0012, b"UI", implementation_uid.encode("ascii")),
+        _meta_element(0x0013, b"SH", implementation_version.encode("ascii")),
+        _meta_element(0x0016, b"AE", source_ae[:16].encode("ascii")) if source_ae else b"",
+    ])
+    return _meta_element(0x0000, b"UL", struct.pack("<I", len(body))) + body
+
+
+def _meta_element(element: int, vr: bytes, value: bytes) -> bytes:
+    if len(value) % 2:
+        value += b"\x00" if vr in (b"UI", b"OB") else b" "
+    if vr == b"OB":
+        return struct.pack("<HH", 0x0002, element) + vr + b"\x00\x00" + struct.pack("<I", len(value)) + value
+    return struct.pack("<HH", 0x0002, element) + vr + struct.pack("<H", len(value)) + value
+
+
 def record_type(sop_class_uid: str) -> str:
     return RECORD_TYPES.get(sop_class_uid, "IMAGE")
 

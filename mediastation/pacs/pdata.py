@@ -1,4 +1,4 @@
-"""C-STORE and C-FIND on an established association, sent and answered on its socket directly.
+"""C-STORE, C-FIND and C-GET on an established association, sent and answered on its socket directly.
 
 pynetdicom moves every PDU through its DUL thread (a queue, a state-machine event and event hooks
 per PDU; a 512 x 512 CT image is about 32 PDUs at the common maximum PDU length of 16 KB), encodes
@@ -13,6 +13,9 @@ would send (PS3.8 9.3.5, Annex E), and responses are read PDU by PDU. Anything u
 timeout, another PDU type, a response to another request) hands the association back to
 pynetdicom to abort, as its own send would.
 
+The C-GET's incoming C-STORE requests are taken the same way (`DirectAssociation.get`): PDUs read
+in 1 MB blocks, each data set's PDVs written to its file as they arrive, the responses encoded here.
+
 `DirectAssociation.usable` says whether this pynetdicom has the parts the direct path relies on;
 the callers fall back to pynetdicom's own calls when it has not.
 """
@@ -23,15 +26,16 @@ import io
 import select
 import struct
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 _PDU_HEAD = struct.Struct(">BBLLBB")  # P-DATA-TF type, reserved, PDU length; PDV length, context ID, control
 _ELEMENT = struct.Struct("<HHL")  # Implicit VR Little Endian: group, element, value length
 COMMAND_MORE, COMMAND_LAST, DATA_MORE, DATA_LAST = 0x01, 0x03, 0x00, 0x02
-C_STORE_RQ, C_FIND_RQ = 0x0001, 0x0020
+C_STORE_RQ, C_FIND_RQ, C_GET_RQ = 0x0001, 0x0020, 0x0010
+C_STORE_RSP, C_GET_RSP = 0x8001, 0x8010
 STATUS = 0x0900
 ERROR_COMMENT = 0x0902
 NO_DATA_SET = 0x0101
@@ -56,6 +60,27 @@ class StoreResponse:
     problem: str = ""
 
 
+@dataclass(frozen=True)
+class IncomingStore:
+    """A C-STORE request the archive sends us during a C-GET (PS3.7 9.3.1.1): what it announces."""
+
+    sop_class: str
+    sop_instance: str
+    transfer_syntax: str  # of the presentation context it came on
+
+
+class IncomingSink(Protocol):
+    """Where one incoming instance's data set goes, piece by piece as its PDVs arrive."""
+
+    def write(self, data: memoryview) -> None: ...
+
+    def finish(self) -> int:
+        """The data set is whole: the status of the C-STORE response to send."""
+
+    def discard(self) -> None:
+        """The association ended before the data set was whole."""
+
+
 class ArchiveAborted(ConnectionError):
     """The archive sent an A-ABORT (PS3.8 9.3.8) instead of a response."""
 
@@ -78,6 +103,7 @@ class DirectAssociation:
         self.message_id = 0
         self.contexts = {(str(cx.abstract_syntax), str(cx.transfer_syntax[0])): int(cx.context_id)
                          for cx in assoc.accepted_contexts if cx.as_scu}
+        self.syntax_of = {int(cx.context_id): str(cx.transfer_syntax[0]) for cx in assoc.accepted_contexts}
         self.pending: list[tuple[int, bytes]] = []  # PDVs read but not yet used: (control, data)
         self.loop_delay: float | None = None
 
@@ -160,7 +186,7 @@ class DirectAssociation:
         except (OSError, ValueError) as exc:
             status, problem = None, str(exc)
         if status is None:  # no answer in time, a broken one or the peer aborted: the association is over
-            self._abandon()
+            self.abandon()
         return StoreResponse(status, comment, problem or ("" if status is not None else "a response without a status"))
 
     def find(self, query: Any, model: str) -> Iterator[tuple[int, Any]]:
@@ -188,8 +214,86 @@ class DirectAssociation:
                 if status not in (0xFF00, 0xFF01):
                     return
         except (OSError, ValueError) as exc:
-            self._abandon()
+            self.abandon()
             raise DirectSendError(f"the C-FIND failed on the way: {exc}") from None
+
+    def get(self, query: Any, model: str, on_store: Callable[[IncomingStore], IncomingSink]) -> Iterator[tuple[Any, None]]:
+        """C-GET `query` under the information `model` and take the instances the archive sends back
+        on this association: each C-STORE request opens a sink from `on_store`, its data set is
+        written to the sink as the PDVs arrive (never held whole in memory), and the sink's status
+        is answered. Yields (status, None) per C-GET response as pynetdicom's send_c_get does (a
+        pydicom Dataset with Status and the sub-operation counts); when the association fails on
+        the way, it is aborted and an empty Dataset comes, as from pynetdicom.
+
+        Measured on one machine, 400 CT instances of 0.5 MB from Orthanc in 16 KB PDUs: pynetdicom's
+        own C-GET took 2.2-2.6 s (about 35 PDUs per instance, each through its DUL thread, queue,
+        state machine and DIMSE assembly), DCMTK's getscu 0.55 s."""
+        from pydicom.dataset import Dataset
+        from pynetdicom.dsutils import encode
+
+        context_id, syntax = self._find_context(model)
+        sock = getattr(self.assoc.dul.socket, "socket", None)
+        if sock is None or not self.assoc.is_established:
+            raise DirectSendError("the association is not established")
+        self.message_id = self.message_id % 0xFFFF + 1
+        request_id = self.message_id
+        command = request_command(C_GET_RQ, model, request_id)
+        reader = _PduReader(sock, self.assoc.dimse_timeout)
+        sink: IncomingSink | None = None
+        try:
+            send_request(sock, context_id, command, [encode(query, syntax.is_implicit_VR, syntax.is_little_endian)],
+                         self._max_pdu(), self.assoc.network_timeout)
+            command_bytes = bytearray()
+            incoming: tuple[int, dict[int, int], str, str] | None = None  # context, values, class, instance
+            while True:
+                for pdv_context, control, piece in reader.pdvs():
+                    if control & 0x01:  # a command fragment
+                        command_bytes += piece
+                        if not control & 0x02:
+                            continue
+                        raw, command_bytes = bytes(command_bytes), bytearray()
+                        values = _command_values(raw)
+                        field = values.get(0x0100)
+                        if field == C_STORE_RQ:
+                            sop_class, sop_instance = _command_text(raw, 0x0002), _command_text(raw, 0x1000)
+                            incoming = (pdv_context, values, sop_class, sop_instance)
+                            sink = on_store(IncomingStore(sop_class, sop_instance, self.syntax_of.get(pdv_context, "")))
+                        elif field == C_GET_RSP:
+                            if values.get(0x0120) != request_id:
+                                raise ValueError("a C-GET response to another request")
+                            if values.get(0x0800, NO_DATA_SET) != NO_DATA_SET:
+                                incoming = (pdv_context, values, "", "")  # its identifier (failed UIDs) follows
+                                continue
+                            status = _get_status(values, Dataset)
+                            yield status, None
+                            if values.get(STATUS) not in (0xFF00, 0xFF01):
+                                return
+                        else:
+                            raise ValueError(f"an unexpected DIMSE command {field!r} during the C-GET")
+                    else:  # a data set fragment
+                        if incoming is None:
+                            raise ValueError("a data set without its command")
+                        if sink is not None:
+                            sink.write(piece)
+                        if control & 0x02:
+                            store_context, values, sop_class, sop_instance = incoming
+                            incoming = None
+                            if values.get(0x0100) == C_GET_RSP:
+                                status = _get_status(values, Dataset)
+                                yield status, None
+                                if values.get(STATUS) not in (0xFF00, 0xFF01):
+                                    return
+                                continue
+                            assert sink is not None
+                            answer, sink = sink.finish(), None
+                            send_command(sock, store_context, store_response(
+                                sop_class, values.get(0x0110, 0), answer, sop_instance),
+                                self._max_pdu(), self.assoc.network_timeout)
+        except (OSError, ValueError):
+            if sink is not None:
+                sink.discard()
+            self.abandon()
+            yield Dataset(), None
 
     def _find_context(self, model: str) -> tuple[int, Any]:
         from pydicom.uid import UID
@@ -223,7 +327,7 @@ class DirectAssociation:
                 if control & 0x02 and values is not None:
                     return values, bytes(data), comment
 
-    def _abandon(self) -> None:
+    def abandon(self) -> None:
         """Give the association back to pynetdicom to abort: the socket's state is unknown now."""
         self._give_back_dul()
         self.assoc._reactor_checkpoint.set()
@@ -251,6 +355,92 @@ def _read_pdvs(sock: Any, timeout: float | None) -> list[tuple[int, bytes]]:
         pdvs.append((control, body[position + 6:position + 4 + length]))
         position += 4 + length
     return pdvs
+
+
+class _PduReader:
+    """PDUs read from the socket in large blocks (one recv of up to READ_SIZE bytes holds dozens of
+    16 KB PDUs), parsed into PDVs without copying the data: the receiving side of a C-GET."""
+
+    def __init__(self, sock: Any, timeout: float | None) -> None:
+        self.sock, self.timeout = sock, timeout
+        self.buffer = bytearray(READ_SIZE)
+        self.view = memoryview(self.buffer)
+        self.start = self.end = 0
+
+    def _fill(self, need: int) -> None:
+        """At least `need` unread bytes in the buffer."""
+        if self.start + need > len(self.buffer):  # move the unread tail to the front, grow if a PDU is larger
+            unread = self.end - self.start
+            if need > len(self.buffer):
+                self.buffer = bytearray(max(need, 2 * len(self.buffer)))
+                self.buffer[:unread] = self.view[self.start:self.end]
+                self.view = memoryview(self.buffer)
+            else:
+                self.buffer[:unread] = self.view[self.start:self.end]
+            self.start, self.end = 0, unread
+        while self.end - self.start < need:
+            readable, _writable, _error = select.select([self.sock], [], [], self.timeout)
+            if not readable:
+                raise TimeoutError(f"the archive sent nothing for {self.timeout} s")
+            got = self.sock.recv_into(self.view[self.end:])
+            if not got:
+                raise ConnectionError("the archive closed the connection")
+            self.end += got
+
+    def pdvs(self) -> list[tuple[int, int, memoryview]]:
+        """The PDVs of the next PDU as (context ID, message control header, data); a PDU other than
+        P-DATA-TF (A-ABORT, A-RELEASE-RQ) ends the association for us: OSError. The data stay valid
+        until the next call."""
+        self._fill(6)
+        kind, _reserved, length = struct.unpack_from(">BBL", self.buffer, self.start)
+        self._fill(6 + length)
+        body = self.view[self.start + 6:self.start + 6 + length]
+        self.start += 6 + length
+        if kind == 0x07 and length >= 4:
+            raise ArchiveAborted(body[2], body[3])
+        if kind != 0x04:
+            raise ConnectionError(f"the archive sent PDU type {kind:#04x} during the C-GET")
+        pdvs, position = [], 0
+        while position + 6 <= length:
+            pdv_length, context, control = struct.unpack_from(">LBB", body, position)
+            pdvs.append((context, control, body[position + 6:position + 4 + pdv_length]))
+            position += 4 + pdv_length
+        return pdvs
+
+
+_GET_COUNTS = {0x1020: "NumberOfRemainingSuboperations", 0x1021: "NumberOfCompletedSuboperations",
+               0x1022: "NumberOfFailedSuboperations", 0x1023: "NumberOfWarningSuboperations"}
+
+
+def _get_status(values: dict[int, int], dataset: Any) -> Any:
+    """A C-GET response's status and counts as the pydicom Dataset pynetdicom would yield."""
+    status = dataset()
+    if STATUS in values:
+        status.Status = values[STATUS]
+    for element, keyword in _GET_COUNTS.items():
+        if element in values:
+            setattr(status, keyword, values[element])
+    return status
+
+
+def store_response(sop_class: str, message_id: int, status: int, sop_instance: str) -> bytes:
+    """A C-STORE-RSP command set without a data set (PS3.7 9.3.1.2), Implicit VR Little Endian."""
+    body = b"".join((
+        _uid_element(0x0002, sop_class),
+        _us_element(0x0100, C_STORE_RSP),
+        _us_element(0x0120, message_id),
+        _us_element(0x0800, NO_DATA_SET),
+        _us_element(0x0900, status),
+        _uid_element(0x1000, sop_instance),
+    ))
+    return _ELEMENT.pack(0x0000, 0x0000, 4) + struct.pack("<L", len(body)) + body
+
+
+def send_command(sock: Any, context_id: int, command: bytes, max_pdu: int, timeout: float | None) -> None:
+    """A command set alone (a response), as P-DATA-TF PDUs of at most `max_pdu` bytes of PDV."""
+    out = _Vectors(sock, timeout)
+    _fragment_all(out, context_id, memoryview(command), max_pdu - 6 if max_pdu else 0, COMMAND_MORE, COMMAND_LAST)
+    out.flush()
 
 
 def _read_pdu(sock: Any, timeout: float | None) -> tuple[int, bytes]:
