@@ -157,14 +157,114 @@ def test_the_shipments_api_answers_the_clis_documents(desk: DeskServer, seeded: 
         "shipment_refused"  # returned is final: the rule's refusal, not the desk's
 
 
+
+# -- billing --------------------------------------------------------------------------------------
+
+def _check_finvoice(data: bytes) -> ET.Element:
+    """As tests/test_cli_billing.py and tests/test_billing.py read a Finvoice file: version 3.0,
+    the seller of the (example) price list, the totals the sums of the rows."""
+    root = ET.fromstring(data)
+    assert root.tag == "Finvoice" and root.get("Version") == "3.0"
+    assert root.findtext("SellerPartyDetails/SellerOrganisationName", "").endswith("(EXAMPLE)")
+
+    def amount(element: ET.Element | None) -> Decimal:
+        assert element is not None and element.get("AmountCurrencyIdentifier") == "EUR"
+        return Decimal((element.text or "").replace(",", "."))
+
+    rows = root.findall("InvoiceRow")
+    assert rows
+    details = root.find("InvoiceDetails")
+    assert amount(details.find("InvoiceTotalVatIncludedAmount")) == sum((amount(r.find("RowAmount")) for r in rows),
+                                                                       Decimal(0))
+    return root
+
+
+def test_a_billing_user_downloads_finvoice_and_credits_a_line(desk: DeskServer, seeded: dict, visit,
+                                                              tmp_path: Path) -> None:
+    browser = visit()
+    browser.sign_in("bill")
+    browser.page.click('nav a[href="/billing"]')
+    browser.page.fill("#from", PERIOD[0])
+    browser.page.fill("#to", PERIOD[1])
+    browser.page.click("form.period button")
+    assert browser.page.locator("tr[data-line]").count() == 3
+    assert browser.page.locator("#bi-sum [data-gross]").get_attribute("data-gross") == "125.00"
+    assert "EXAMPLE" in browser.page.locator(".warning").first.inner_text()  # the example price list is said
+    with browser.page.expect_download() as download:
+        browser.page.click('a[data-format="finvoice"]')
+    assert download.value.suggested_filename == "finvoice_20261101-20261130.zip"
+    out = tmp_path / "cli"
+    cli = run_json("billing", "export", "--from", PERIOD[0], "--to", PERIOD[1], "--format", "finvoice", "--out",
+                   str(out), home=desk.home)
+    with zipfile.ZipFile(download.value.path()) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    assert files == {Path(name).name: Path(name).read_bytes() for name in cli["files"]}  # the CLI's very bytes
+    buyers = {_check_finvoice(data).findtext("BuyerPartyDetails/BuyerPartyIdentifier") for data in files.values()}
+    assert buyers == {"1234567-1", "2345678-0"}
+    # one payer's period: its XML file itself
+    fetch = browser.context.request  # with the browser's session cookie
+    single = fetch.get(desk.url + "/billing/download?format=finvoice&from=2026-11-05&to=2026-11-05")
+    assert single.status == 200 and single.headers["content-type"].startswith("application/xml")
+    assert _check_finvoice(single.body()).findtext("BuyerPartyDetails/BuyerPartyIdentifier") == "2345678-0"
+    for fmt in ("csv", "json"):
+        downloaded = fetch.get(f"{desk.url}/billing/download?format={fmt}&from={PERIOD[0]}&to={PERIOD[1]}").body()
+        run_json("billing", "export", "--from", PERIOD[0], "--to", PERIOD[1], "--format", fmt, "--out",
+                 str(tmp_path / f"lines.{fmt}"), home=desk.home)
+        assert downloaded == (tmp_path / f"lines.{fmt}").read_bytes()
+    rows = csv.DictReader(io.StringIO((tmp_path / "lines.csv").read_text(encoding="utf-8")))
+    assert [r["line_id"] for r in rows] == seeded["lines"]
+
+    line = seeded["lines"][1]
+    row = browser.page.locator(f'tr[data-line="{line}"]')
+    row.locator('input[name="reason"]').fill("sent twice")
+    row.locator("form.credit button").click()
+    browser.page.wait_for_url(f"**/billing?from={PERIOD[0]}&to={PERIOD[1]}#{line}")
+    credited = browser.page.locator(f'tr[data-line="{line}"] .credited').inner_text()
+    credit = run_json("billing", "export", "--from", today().isoformat(), "--to", today().isoformat(), "--format",
+                      "json", home=desk.home)["lines"]
+    (credit_line,) = [c for c in credit if c["credit_of"] == line]
+    assert credit_line["line_id"] in credited and credit_line["net"] == "-50.00"
+    assert credit_line["note"].endswith("sent twice")
+    assert _created_by(desk.home, credit_line["line_id"]) == "bill"  # the signed-in person wrote the line
+    browser.assert_clean()
+
+
+def _created_by(home: Path, line_id: str) -> str:
+    import sqlite3
+
+    with sqlite3.connect(home / "station.db") as connection:
+        return connection.execute("SELECT created_by FROM invoice_lines WHERE line_id = ?", (line_id,)).fetchone()[0]
+
+
+def test_the_billing_api_answers_the_clis_documents(desk: DeskServer, seeded: dict) -> None:
+    client, csrf = _api(desk, "bill")
+    answer = client.get(f"/api/v1/billing/lines?from={PERIOD[0]}&to={PERIOD[1]}")
+    assert answer.status == 200
+    assert answer.json() == run_json("billing", "export", "--from", PERIOD[0], "--to", PERIOD[1], "--format", "json",
+                                     home=desk.home)
+    line = seeded["lines"][2]
+    refused = client.post(f"/api/v1/billing/lines/{line}/credit", json_body={"reason": " "}, headers=csrf)
+    assert refused.status == 422 and "reason" in refused.json()["error"]["message"]
+    credit = client.post(f"/api/v1/billing/lines/{line}/credit", json_body={"reason": "wrong payer",
+                                                                           "date": "2026-11-30"}, headers=csrf)
+    assert credit.status == 200 and credit.json()["credit_of"] == line and credit.json()["service_date"] == "2026-11-30"
+    again = client.post(f"/api/v1/billing/lines/{line}/credit", json_body={"reason": "again"}, headers=csrf)
+    assert again.status == 409 and again.json()["error"]["code"] == "billing_refused"
+
+
 # -- roles and CSRF on every office route (docs/desk.md "Security") ---------------------------------
 # Each route with a person whose roles do not include it; the route's own `require(...)` is what
 # refuses (tried: `require()` in its module makes its case fail).
-WRONG_ROLE_PAGES = [("bill", "/shipments"), ("imp", "/shipments")]
-WRONG_ROLE_API = [("bill", "GET", "/api/v1/shipments"), ("bill", "POST", "/api/v1/shipments/S-0000-0000/post")]
+WRONG_ROLE_PAGES = [("bill", "/shipments"), ("imp", "/shipments"), ("tech", "/billing"),
+                    ("tech", "/billing/download?format=csv")]
+WRONG_ROLE_API = [("bill", "GET", "/api/v1/shipments"), ("bill", "POST", "/api/v1/shipments/S-0000-0000/post"),
+                  ("bill", "GET", "/api/v1/requests"), ("tech", "GET", "/api/v1/billing/lines"),
+                  ("tech", "POST", "/api/v1/billing/lines/L-0000-0000/credit")]
 # Unsafe routes of a cookie session: without the session's token nothing happens (403).
 UNSAFE = [("tech", "/shipments/{shipment}/post", {"tracking": GOOD_TRACKING}),
-          ("tech", "/api/v1/shipments/{shipment}/post", {"tracking": GOOD_TRACKING})]
+          ("tech", "/api/v1/shipments/{shipment}/post", {"tracking": GOOD_TRACKING}),
+          ("bill", "/billing/lines/{line}/credit", {"reason": "csrf"}),
+          ("bill", "/api/v1/billing/lines/{line}/credit", {"reason": "csrf"})]
 
 
 def _page_session(desk: DeskServer, user: str) -> tuple[Client, str]:
@@ -194,7 +294,7 @@ def test_an_office_api_route_of_another_role_is_403(desk: DeskServer, user: str,
 @pytest.mark.parametrize("user,path,body", UNSAFE)
 def test_an_unsafe_office_request_without_the_csrf_token_is_403(desk: DeskServer, seeded: dict, user: str,
                                                                  path: str, body: dict) -> None:
-    before = run_json("shipments", "list", home=desk.home)
+    before = _state(desk)
     client, csrf = _page_session(desk, user)
     target = path.format(shipment=seeded["shipments"][3], line=seeded["lines"][0], hetu=HETU)
     api = target.startswith("/api/")
@@ -204,4 +304,12 @@ def test_an_unsafe_office_request_without_the_csrf_token_is_403(desk: DeskServer
         else:
             answer = client.post(target, form={**body, **({"csrf_token": token} if token else {})})
         assert answer.status == 403, (target, answer.status)
-    assert run_json("shipments", "list", home=desk.home) == before  # nothing changed
+    assert _state(desk) == before  # nothing changed
+
+
+def _state(desk: DeskServer) -> list:
+    """What an unsafe office request could change: shipments, invoice lines, desk users."""
+    return [run_json("shipments", "list", home=desk.home),
+            run_json("billing", "export", "--from", "2000-01-01", "--to", "2099-12-31", "--format", "json",
+                     home=desk.home)["lines"],
+            run_json("users", "list", home=desk.home)]

@@ -38,22 +38,16 @@ def billing_export(station: Station, start: date, end: date, fmt: str, out: Path
                    mark_sent: bool) -> None:
     """Invoice lines whose service date is in the period, as CSV, JSON or Finvoice 3.0 files."""
     from mediastation.domain.pricing import Seller
-    from mediastation.workflows.billing import export_lines, lines_document, load_price_list, price_list_warnings
+    from mediastation.workflows.billing import export_lines, export_summary, finvoice_parties, lines_document
 
     if fmt == "csv" and out is None and station.json:
         raise InputError("--json prints one JSON document: with --format csv give --out FILE (or use --format json)")
-    seller, prices = Seller(), None
-    if fmt == "finvoice" and price_list_path(station).is_file():
-        prices = load_price_list(price_list_path(station))
-        seller = prices.seller
+    seller, prices = finvoice_parties(price_list_path(station)) if fmt == "finvoice" else (Seller(), None)
     result = export_lines(station.database(), start=start, end=end, fmt=fmt, out=out.resolve() if out else None,  # type: ignore[arg-type]
                           unsent_only=unsent, mark_sent=mark_sent, seller=seller, price_list=prices)
-    summary = {"format": fmt, "from": start.isoformat(), "to": end.isoformat(), **result.summary()}
-    warnings = price_list_warnings(price_list_path(station)) + result.warnings
-    for warning in warnings:
+    summary = export_summary(result, fmt=fmt, start=start, end=end, price_list=price_list_path(station))
+    for warning in summary.get("warnings", []):  # type: ignore[union-attr]
         stderr(f"warning: {warning}")
-    if warnings:
-        summary["warnings"] = warnings
     if result.text is not None and fmt == "csv":
         click.echo(result.text, nl=False)
         return

@@ -260,6 +260,16 @@ class InvoiceLineRepository:
             row = session.scalars(select(InvoiceLineRow).where(InvoiceLineRow.credit_of == line_id)).first()
             return _line(row) if row is not None else None
 
+    def credited(self, line_ids: Iterable[str]) -> dict[str, str]:
+        """Of `line_ids`, those a credit line cancels: line id -> the credit line's id (one query)."""
+        ids = list(line_ids)
+        if not ids:
+            return {}
+        with self.database.session() as session:
+            rows = session.execute(select(InvoiceLineRow.credit_of, InvoiceLineRow.line_id)
+                                   .where(InvoiceLineRow.credit_of.in_(ids))).all()
+            return {credit_of: line_id for credit_of, line_id in rows}
+
     def in_period(self, start: date, end: date, *, unsent_only: bool = False) -> list[InvoiceLine]:
         """Lines whose service date is in [start, end], in a stable order (same export twice)."""
         query = (select(InvoiceLineRow)

@@ -87,6 +87,25 @@ def price_list_warnings(path: Path) -> list[str]:
     return [f"{path}: {EXAMPLE_WARNING}"] if price_list.is_example else []
 
 
+def finvoice_parties(path: Path) -> tuple[Seller, PriceList | None]:
+    """Who a Finvoice export names: the seller and the payers' business IDs of the price list at
+    `path` when there is one, else the built-in seller (`billing export` and the desk alike)."""
+    if not path.is_file():
+        return Seller(), None
+    prices = load_price_list(path)
+    return prices.seller, prices
+
+
+def export_summary(result: "ExportResult", *, fmt: str, start: date, end: date, price_list: Path) -> dict[str, object]:
+    """The `billing export --json` summary: format, period, count, files, totals and every warning
+    (an example price list, payers without a business ID)."""
+    summary: dict[str, object] = {"format": fmt, "from": start.isoformat(), "to": end.isoformat(), **result.summary()}
+    warnings = price_list_warnings(price_list) + result.warnings
+    if warnings:
+        summary["warnings"] = warnings
+    return summary
+
+
 def bill_event(database: Database, event: BillableEvent, price_list: PriceList, *, actor: str = "station") -> list[str]:
     """The ids of the event's invoice lines, creating them on the first call (R17-R19).
 

@@ -1,3 +1,40 @@
 """The billing area's words in Finnish, Swedish and English (merged by mediastation/desk/i18n.py)."""
 
-LABELS: dict[str, dict[str, str]] = {"fi": {}, "sv": {}, "en": {}}
+LABELS: dict[str, dict[str, str]] = {
+    "fi": {
+        "bi_menu": "Laskutus", "bi_title": "Laskutusrivit", "bi_from": "Alkaen", "bi_to": "Päättyen",
+        "bi_show": "Näytä", "bi_warning": "Huomio", "bi_refused": "Riviä {id} ei hyvitetty",
+        "bi_totals": "Yhteensä {start} – {end}", "bi_payer": "Maksaja", "bi_net": "Veroton", "bi_vat": "ALV",
+        "bi_gross": "Verollinen", "bi_all": "Kaikki", "bi_count": "{n} riviä", "bi_downloads": "Lataa",
+        "bi_csv": "CSV (laskutusrivit)", "bi_json": "JSON (laskutusrivit)",
+        "bi_finvoice": "Finvoice 3.0 (yksi lasku maksajaa kohden; useampi maksaja zip-tiedostona)",
+        "bi_lines": "Rivit", "bi_line": "Rivi", "bi_service_date": "Palvelupäivä", "bi_item": "Nimike",
+        "bi_quantity": "Määrä", "bi_unit_price": "À-hinta", "bi_reference": "Viite", "bi_credit": "Hyvitys",
+        "bi_credit_of": "Hyvittää rivin {id}", "bi_credited": "Hyvitetty rivillä {id}", "bi_reason": "Syy",
+        "bi_credit_button": "Hyvitä", "bi_no_lines": "Ei laskutusrivejä tällä jaksolla.",
+    },
+    "sv": {
+        "bi_menu": "Fakturering", "bi_title": "Faktureringsrader", "bi_from": "Från", "bi_to": "Till",
+        "bi_show": "Visa", "bi_warning": "Obs", "bi_refused": "Raden {id} krediterades inte",
+        "bi_totals": "Totalt {start} – {end}", "bi_payer": "Betalare", "bi_net": "Utan moms", "bi_vat": "Moms",
+        "bi_gross": "Med moms", "bi_all": "Alla", "bi_count": "{n} rader", "bi_downloads": "Ladda ner",
+        "bi_csv": "CSV (faktureringsrader)", "bi_json": "JSON (faktureringsrader)",
+        "bi_finvoice": "Finvoice 3.0 (en faktura per betalare; flera betalare som zip-fil)",
+        "bi_lines": "Rader", "bi_line": "Rad", "bi_service_date": "Tjänstedag", "bi_item": "Artikel",
+        "bi_quantity": "Antal", "bi_unit_price": "Á-pris", "bi_reference": "Referens", "bi_credit": "Kreditering",
+        "bi_credit_of": "Krediterar raden {id}", "bi_credited": "Krediterad med raden {id}", "bi_reason": "Orsak",
+        "bi_credit_button": "Kreditera", "bi_no_lines": "Inga faktureringsrader under perioden.",
+    },
+    "en": {
+        "bi_menu": "Billing", "bi_title": "Invoice lines", "bi_from": "From", "bi_to": "To",
+        "bi_show": "Show", "bi_warning": "Note", "bi_refused": "Line {id} was not credited",
+        "bi_totals": "Totals {start} – {end}", "bi_payer": "Payer", "bi_net": "Net", "bi_vat": "VAT",
+        "bi_gross": "Gross", "bi_all": "All", "bi_count": "{n} lines", "bi_downloads": "Download",
+        "bi_csv": "CSV (invoice lines)", "bi_json": "JSON (invoice lines)",
+        "bi_finvoice": "Finvoice 3.0 (one invoice per payer; several payers as a zip file)",
+        "bi_lines": "Lines", "bi_line": "Line", "bi_service_date": "Service date", "bi_item": "Item",
+        "bi_quantity": "Quantity", "bi_unit_price": "Unit price", "bi_reference": "Reference", "bi_credit": "Credit",
+        "bi_credit_of": "Credits line {id}", "bi_credited": "Credited by line {id}", "bi_reason": "Reason",
+        "bi_credit_button": "Credit", "bi_no_lines": "No invoice lines in this period.",
+    },
+}
