@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +48,7 @@ from pydicom import dcmread
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 
+from mediastation.dicom.multiframe import FUNCTIONAL_GROUPS, RATE_KEYWORDS, FrameSlot, frame_rate, frame_slots
 from mediastation.dicom.rawheader import RawHeader, RawHeaderError, read_raw_header
 from mediastation.errors import MediaStationError
 from mediastation.media import web_pages, web_pixels
@@ -189,6 +190,8 @@ class _Instance:
     number: int | None
     frames: int
     copy_bound: int  # bytes its embedded copies take at most (uncompressed, base64, whole blocks)
+    slots: tuple[FrameSlot, ...] | None = None
+    rate: float | None = None
 
 
 def _copy_bound(values: _Values, frames: int) -> int:
@@ -539,7 +542,11 @@ class _Writer:
             self._add_image(series, item.instance, frame_index)
 
     def _add_image(self, series: SeriesEntry, instance: _Instance, frame_index: int) -> ImageEntry:
-        image = ImageEntry(dicom=instance.web.medium_path, sop=instance.sop, frame=frame_index, number=instance.number)
+        image = ImageEntry(dicom=instance.web.medium_path, sop=instance.sop, frame=frame_index, number=instance.number,
+                           rate=instance.rate)
+        if instance.slots is not None and frame_index < len(instance.slots):
+            slot = instance.slots[frame_index]
+            image.stack, image.place = (str(slot.stack) if slot.stack else ""), slot.position
         series.images.append(image)
         self.done += 1
         self.progress(self.done, self.total, "viewer")
@@ -583,6 +590,7 @@ class _Writer:
     # -- pages ------------------------------------------------------------------------------
 
     def _write_pages(self, patients: list[PatientEntry], language: str) -> None:
+        patients = stacked(patients)
         self._write("IHE_PDI/MANIFEST.JS", web_pages.manifest_script(patients, language))
         self._write("IHE_PDI/INDEX.HTM", web_pages.plain_index(patients, language))
         self._write("INDEX.HTM", web_pages.root_index(self.bundle / "templates" / "INDEX.HTM", patients, language))
@@ -611,6 +619,40 @@ class _Writer:
         self._check_fits(self.used, "the viewer with one preview per series")
 
 
+def stacked(patients: list[PatientEntry]) -> list[PatientEntry]:
+    """The patients as the pages show them: each series' images in viewing order, and a series of
+    several stacks (time points of a dynamic enhanced series; several cine loops) as one entry per
+    stack. The entries share the ImageEntry objects, so later changes to them show on a rewrite."""
+    return [replace(patient, studies=[replace(study, series=[stack for series in study.series
+                                                               for stack in _stacks(series)])
+                                      for study in patient.studies]) for patient in patients]
+
+
+def _stacks(series: SeriesEntry) -> list[SeriesEntry]:
+    """Frames of one instance by their place along the stack (PS3.3 C.7.6.16.2.3), instances in
+    their series order; one entry per stack when there are several: by Temporal Position Index,
+    and each cine instance (one with a frame rate) its own loop when the series has more than one."""
+    rank: dict[str, int] = {}
+    for image in series.images:
+        rank.setdefault(image.dicom, len(rank))
+    cines = {image.dicom for image in series.images if image.rate is not None}
+    groups: dict[str, list[ImageEntry]] = {}
+    for image in series.images:
+        groups.setdefault(image.dicom if len(cines) > 1 and image.dicom in cines else image.stack, []).append(image)
+    entries = []
+    for number, key in enumerate(sorted(groups, key=lambda k: rank[groups[k][0].dicom] if k in cines
+                                        else (int(k) if k.isdigit() else 0)), start=1):
+        images = sorted(groups[key], key=lambda i: (rank[i.dicom], i.place if i.place is not None else i.frame))
+        rates = {image.rate for image in images}
+        rate = rates.pop() if len(rates) == 1 else None
+        if len(groups) == 1:
+            entries.append(replace(series, images=images, frame_rate=rate))
+        else:
+            entries.append(replace(series, key=series.key if number == 1 else f"{series.key}_{number}",
+                                   images=images, frame_rate=rate, stack=f"{number}/{len(groups)}"))
+    return entries or [series]
+
+
 def _attach_reports(patients: list[PatientEntry], medium_root: Path,
                     reports: Mapping[str, Sequence[ReportLink]]) -> int:
     """Each study gets the links to its report files that are on the medium; a missing file shows
@@ -629,11 +671,12 @@ class _Values:
     get: Callable[[str], Any]
     big_endian: bool
     modality_lut: bool
+    dataset: Dataset | None = None  # the whole header, for an object with functional groups
 
     @classmethod
     def of(cls, ds: Dataset) -> _Values:
         syntax = getattr(ds.get("file_meta"), "TransferSyntaxUID", None)
-        return cls(ds.get, syntax is not None and syntax.is_little_endian is False, "ModalityLUTSequence" in ds)
+        return cls(ds.get, syntax is not None and syntax.is_little_endian is False, "ModalityLUTSequence" in ds, ds)
 
 
 def _text(values: _Values, keyword: str) -> str:
@@ -661,6 +704,8 @@ class _Header:
     frames: int
     copy_bound: int
     raw_need: int
+    slots: tuple[FrameSlot, ...] | None = None  # an enhanced object's frames: stack and place
+    rate: float | None = None  # a cine's frames per second
 
 
 # what the layout reads of each instance (see _header) by the quick reader, with the VR each has in
@@ -669,7 +714,7 @@ _HEADER_KEYWORDS = (
     "SpecificCharacterSet", "SOPInstanceUID", "StudyDate", "StudyTime", "AccessionNumber", "Modality",
     "StudyDescription", "SeriesDescription", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
     "StudyInstanceUID", "SeriesInstanceUID", "SeriesNumber", "InstanceNumber", "SamplesPerPixel",
-    "PhotometricInterpretation", "NumberOfFrames", "Rows", "Columns", "BitsAllocated")
+    "PhotometricInterpretation", "NumberOfFrames", "Rows", "Columns", "BitsAllocated", *RATE_KEYWORDS)
 _HEADER_TAG_OF = {keyword: int(tag_for_keyword(keyword)) for keyword in _HEADER_KEYWORDS}
 _HEADER_VRS = {tag: dictionary_VR(tag).encode() for tag in _HEADER_TAG_OF.values()}
 _HEADER_TAGS = frozenset(_HEADER_VRS)
@@ -692,8 +737,8 @@ def _header_values(source: Path) -> _Values:
     except (OSError, RawHeaderError, struct.error, ValueError):
         raw = None
     if raw is None or not raw.meta or not raw.little \
-            or any(tag == web_pixels.MODALITY_LUT_SEQUENCE for tag, _s, _e in raw.elements):
-        return _Values.of(dcmread(source, stop_before_pixels=True))
+            or any(tag == web_pixels.MODALITY_LUT_SEQUENCE or tag in FUNCTIONAL_GROUPS for tag, _s, _e in raw.elements):
+        return _Values.of(dcmread(source, stop_before_pixels=True))  # also for the functional groups' frame order
     return _quick_values(raw)
 
 
@@ -742,7 +787,9 @@ def _header(values: _Values) -> _Header | None:
         series=(_text(values, "SeriesInstanceUID"), _int(values, "SeriesNumber"), _text(values, "Modality"),
                 _text(values, "SeriesDescription")),
         sop=_text(values, "SOPInstanceUID"), number=_int(values, "InstanceNumber"), frames=frames,
-        copy_bound=_copy_bound(values, frames), raw_need=_raw_need(values, frames))
+        copy_bound=_copy_bound(values, frames), raw_need=_raw_need(values, frames),
+        slots=frame_slots(values.dataset, frames) if values.dataset is not None else None,
+        rate=frame_rate(values.get, frames))
 
 
 def _headers(instances: Sequence[WebInstance], executor: Executor) -> Iterator[_Header | None]:
@@ -779,7 +826,8 @@ def _layout(instances: Sequence[WebInstance],
                                              description=series_description)
             studies[study_uid].series.append(series[series_uid])
             members[series_uid] = []
-        members[series_uid].append(_Instance(web, header.sop, header.number, header.frames, header.copy_bound))
+        members[series_uid].append(_Instance(web, header.sop, header.number, header.frames, header.copy_bound,
+                                             header.slots, header.rate))
         raw_need += header.raw_need
     return _ordered(list(patients.values()), members) + (skipped, raw_need)
 

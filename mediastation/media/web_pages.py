@@ -57,6 +57,7 @@ def _series_json(series: SeriesEntry) -> dict[str, Any]:
     return {
         "uid": series.uid, "key": series.key, "number": series.number, "modality": series.modality,
         "description": series.description, "embedded": series.embedded, "thumb": series.thumb,
+        "frameRate": series.frame_rate, "stack": series.stack,
         "images": [{"dicom": i.dicom, "sop": i.sop, "frame": i.frame, "number": i.number,
                     "preview": i.preview, "data": i.data} for i in series.images],
     }
@@ -85,7 +86,14 @@ def _date(value: str) -> str:
 
 
 def _series_label(series: SeriesEntry) -> str:
-    return series.description or f"Series {series.number or ''}".strip()
+    label = series.description or f"Series {series.number or ''}".strip()
+    return f"{label} [{series.stack}]" if series.stack else label
+
+
+def _meta(series: SeriesEntry) -> str:
+    """Modality and number of images (and a cine's frame rate): beside a series in both lists."""
+    rate = f" · {series.frame_rate:.3g} fps" if series.frame_rate else ""
+    return f"{series.modality} · {len(series.images)}{rate}"
 
 
 def _link(path: str | None, strip: str = "") -> str:
@@ -138,7 +146,7 @@ def _root_series_item(series: SeriesEntry) -> str:
     # JavaScript off on a tree of either case (an <img> could name only one).
     thumb = (f'<span class="thumb" style="background-image:url(\'{escape(_link(series.thumb))}\'),'
              f'url(\'{escape(series.thumb.lower())}\')"></span>' if series.thumb else "")
-    meta = f"{series.modality} · {len(series.images)}"
+    meta = _meta(series)
     return (f'<li class="series-item" data-series="{escape(series.uid)}" data-key="{escape(series.key)}">'
             f'<a href="IHE_PDI/INDEX.HTM#{escape(series.key.lower())}">{thumb}<span class="series-text">'
             f'<span class="series-description">{escape(_series_label(series))}</span>'
@@ -185,7 +193,7 @@ def _plain_reports(study: StudyEntry) -> list[str]:
 
 
 def _plain_series(series: SeriesEntry) -> list[str]:
-    label = f"{_series_label(series)} ({series.modality}, {len(series.images)})"
+    label = f"{_series_label(series)} ({_meta(series)})"
     out = [f'<h4 id="{escape(series.key.lower())}" class="series" title="{escape(series.uid)}">{escape(label)}</h4>',
            "<p>"]
     for position, image in enumerate(series.images, start=1):

@@ -34,6 +34,9 @@ class ImageEntry:
     preview: str | None = None  # e.g. IHE_PDI/SE0001/IM00001.JPG
     preview_size: tuple[int, int] | None = None
     data: str | None = None  # e.g. IHE_PDI/SE0001/DA00001.JS
+    stack: str = ""  # the stack it is shown in: "" (the series), a temporal position, a cine instance
+    place: float | None = None  # its place in the stack (along the normal of the plane); None: stored order
+    rate: float | None = None  # frames per second of its instance's cine, when it has one
 
 
 @dataclass
@@ -44,6 +47,8 @@ class SeriesEntry:
     modality: str
     description: str
     images: list[ImageEntry] = field(default_factory=list)
+    frame_rate: float | None = None  # a cine: frames per second to play it at
+    stack: str = ""  # "2/3": one of the stacks its series is shown as (time points, cine loops)
 
     @property
     def embedded(self) -> bool:

@@ -36,6 +36,10 @@ const TEXTS = {
     plainList: "Kuvaluettelo ilman JavaScriptiä",
     previewOnly: "Esikatselukuva",
     report: "Lausunto",
+    play: "Toista",
+    pause: "Tauko",
+    fps: "kuvaa/s",
+    helpCine: "Välilyönti: toista / tauko",
   },
   sv: {
     language: "Svenska",
@@ -68,6 +72,10 @@ const TEXTS = {
     plainList: "Bildlista utan JavaScript",
     previewOnly: "Förhandsbild",
     report: "Utlåtande",
+    play: "Spela",
+    pause: "Paus",
+    fps: "bilder/s",
+    helpCine: "Mellanslag: spela / paus",
   },
   en: {
     language: "English",
@@ -100,6 +108,10 @@ const TEXTS = {
     plainList: "Image list without JavaScript",
     previewOnly: "Preview",
     report: "Report",
+    play: "Play",
+    pause: "Pause",
+    fps: "frames/s",
+    helpCine: "Space: play / pause",
   },
 };
 

@@ -24,14 +24,16 @@ export class Renderer {
     this.width = 1;
   }
 
-  show(image, keepView) {
+  /** keepView: the zoom and pan stay; keepWindow: the window stays (the user set one), else the
+   *  image's own is used: frames of an enhanced object each have their own (functional groups). */
+  show(image, keepView, keepWindow) {
     this.image = image;
     if (!keepView) {
       this.zoom = 1;
       this.panX = 0;
       this.panY = 0;
     }
-    if (!keepView || this.width === undefined) {
+    if (!keepView || !keepWindow || this.width === undefined) {
       this.center = image.center;
       this.width = image.width;
     }

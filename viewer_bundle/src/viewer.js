@@ -37,6 +37,8 @@ const app = {
   loading: new Map(),
   files: new FileIndex(),
   tool: "window",
+  windowSet: false,    // the user set a window (drag or preset): it stays while scrolling
+  playing: null,       // {timer, start, from, rate} while a cine plays
   decoder: null,
   renderer: null,
   el: {},
@@ -122,6 +124,7 @@ function setLanguage(language) {
   buildSeriesList();
   markOpen();
   updateSlider();
+  updatePlay();
   updateOverlay();
 }
 
@@ -262,10 +265,12 @@ function buildViewer() {
   const stage = make("div", { class: "stage" }, [canvas].concat(overlay, [message, pick]));
   const slider = make("input", { type: "range", id: "slider", min: "1", max: "1", value: "1", oninput: onSlider });
   const counter = make("span", { class: "counter" });
+  const play = make("button", { type: "button", id: "play", "data-action": "play", "aria-pressed": "false", hidden: "hidden",
+    onclick: function () { togglePlay(); } });
   main.appendChild(make("div", { class: "toolbar" }, [tools, presets, reset]));
   main.appendChild(stage);
-  main.appendChild(make("div", { class: "footer" }, [slider, counter, make("span", { class: "help", "data-text": "help" })]));
-  app.el = { canvas: canvas, overlay: overlay, message: message, pick: pick, slider: slider, counter: counter, stage: stage };
+  main.appendChild(make("div", { class: "footer" }, [play, slider, counter, make("span", { class: "help", "data-text": "help" })]));
+  app.el = { canvas: canvas, overlay: overlay, message: message, pick: pick, slider: slider, counter: counter, stage: stage, play: play };
   app.renderer = new Renderer(canvas);
   bindCanvas(canvas);
 }
@@ -273,10 +278,13 @@ function buildViewer() {
 // ---- series and images -----------------------------------------------------------------------
 
 function openSeries(entry) {
+  stopPlaying();
   app.open = entry;
   app.index = 0;
+  app.windowSet = false;
   markOpen();
   updateSlider();
+  updatePlay();
   showImage(0);
   if (app.el.canvas) app.el.canvas.focus({ preventScroll: true });
 }
@@ -291,6 +299,7 @@ function updateSlider() {
 
 function step(delta) {
   if (!app.open) return;
+  stopPlaying();
   const count = app.open.series.images.length;
   const next = Math.max(0, Math.min(count - 1, app.index + delta));
   if (next !== app.index) showImage(next);
@@ -312,7 +321,7 @@ function showImage(index) {
     app.current.index = index;
     app.current.series = entry.series.uid;
     app.renderedKey = entry.series.key;
-    app.renderer.show(decoded, keep);
+    app.renderer.show(decoded, keep, keep && app.windowSet);
     showPickPanel(false);
     message("");
     setStatus("rendered");
@@ -457,6 +466,54 @@ function onDrop(event) {
   });
 }
 
+// ---- cine --------------------------------------------------------------------------------------
+// A multi-frame image with a frame rate (Recommended Display Frame Rate, Cine Rate, Frame Time or
+// Frame Time Vector; the station puts it in the manifest as frameRate) plays in a loop at that
+// rate. The frame shown follows the clock, not the loading: on a slow disc frames are skipped, the
+// pace stays the recorded one. Stepping (wheel, keys, slider) pauses.
+
+function frameRate() {
+  const series = app.open && app.open.series;
+  return series && series.frameRate > 0 && series.images.length > 1 ? series.frameRate : 0;
+}
+
+function updatePlay() {
+  const button = app.el.play;
+  if (!button) return;
+  button.hidden = !frameRate();
+  button.textContent = t(app.playing ? "pause" : "play");
+  button.setAttribute("aria-pressed", String(!!app.playing));
+}
+
+function togglePlay() {
+  if (app.playing) stopPlaying();
+  else startPlaying();
+}
+
+function startPlaying() {
+  const rate = frameRate();
+  if (!rate || app.playing) return;
+  const count = app.open.series.images.length;
+  const playing = { start: performance.now(), from: app.index, rate: rate, timer: 0 };
+  playing.timer = window.setInterval(function () {
+    if (app.playing !== playing) return;
+    const ticks = Math.floor((performance.now() - playing.start) * playing.rate / 1000);
+    const next = (playing.from + ticks) % count;
+    if (next !== app.index) showImage(next);
+  }, Math.max(4, Math.min(1000 / rate / 4, 40)));
+  app.playing = playing;
+  updatePlay();
+  updateOverlay();
+}
+
+function stopPlaying() {
+  if (!app.playing) return;
+  window.clearInterval(app.playing.timer);
+  app.playing = null;
+  updatePlay();
+  updateOverlay();
+}
+
 // ---- overlay ---------------------------------------------------------------------------------
 
 function updateOverlay() {
@@ -468,8 +525,9 @@ function updateOverlay() {
   const lines = [
     [personName(patient.name), patient.id, patient.birthDate ? t("born") + " " + date(app.language, patient.birthDate) : ""],
     [date(app.language, study.date), study.description, study.accession],
-    [t("series") + " " + (series.number || "") + ": " + (series.description || ""), series.modality,
-      t("image") + " " + (app.index + 1) + " / " + series.images.length],
+    [t("series") + " " + (series.number || "") + ": " + (series.description || "") + (series.stack ? " [" + series.stack + "]" : ""),
+      series.modality, t("image") + " " + (app.index + 1) + " / " + series.images.length,
+      frameRate() ? (Math.round(frameRate() * 10) / 10) + " " + t("fps") : ""],
     app.current
       ? ["L " + Math.round(app.renderer.center) + "  W " + Math.round(app.renderer.width), t("zoom") + " " + Math.round(app.renderer.zoom * 100) + " %"]
       : [app.status === "preview" ? t("previewOnly") : ""],
@@ -491,17 +549,20 @@ function setTool(tool) {
 
 function applyPreset(preset) {
   if (!app.current) return;
+  app.windowSet = preset.id !== "default";
   if (preset.id === "default") app.renderer.setWindow(app.current.defaultCenter, app.current.defaultWidth);
   else app.renderer.setWindow(preset.center, preset.width);
   updateOverlay();
 }
 
 function resetView() {
+  app.windowSet = false;
   app.renderer.resetView();
   updateOverlay();
 }
 
 function onSlider() {
+  stopPlaying();
   const index = Number(app.el.slider.value) - 1;
   if (app.open && index !== app.index) showImage(index);
 }
@@ -523,6 +584,7 @@ function bindCanvas(canvas) {
     if (drag.tool === "window") {
       const range = app.current.max - app.current.min;
       const speed = Math.max(range / 1024, 0.1);
+      app.windowSet = true;
       app.renderer.setWindow(app.renderer.center + dy * speed, app.renderer.width + dx * speed);
     } else if (drag.tool === "pan") {
       app.renderer.panBy(dx, dy);
@@ -558,13 +620,22 @@ function onKey(event) {
   const target = event.target;
   if (target && (target.id === "slider" || target.tagName === "INPUT" || target.tagName === "SELECT")) return;
   if (!app.open) return;
+  if (event.key === " " || event.key === "Spacebar") {
+    // a focused button or series item answers Space itself (its click); elsewhere it plays a cine
+    if (!frameRate() || (target && (target.tagName === "BUTTON" || target.getAttribute("role") === "button"))) return;
+    togglePlay();
+    event.preventDefault();
+    return;
+  }
   const count = app.open.series.images.length;
   const moves = { ArrowDown: 1, ArrowRight: 1, PageDown: 10, ArrowUp: -1, ArrowLeft: -1, PageUp: -10 };
   if (event.key in moves) {
     step(moves[event.key]);
   } else if (event.key === "Home") {
+    stopPlaying();
     showImage(0);
   } else if (event.key === "End") {
+    stopPlaying();
     showImage(count - 1);
   } else if (event.key === "+" || event.key === "=") {
     app.renderer.zoomBy(1.25);
@@ -605,6 +676,8 @@ window.__viewer = {
       zoom: app.renderer ? app.renderer.zoom : null,
       language: app.language,
       nameCase: preferredCase(),
+      frameRate: frameRate() || null,
+      playing: !!app.playing,
     };
   },
   /** The decoded image on screen: modality values (colour: RGB bytes), row by row. */
@@ -618,5 +691,7 @@ window.__viewer = {
   },
   open: function (keyOrUid) { openSeries(findSeries(keyOrUid)); },
   show: function (index) { showImage(index); },
+  play: startPlaying,
+  pause: stopPlaying,
   setLanguage: setLanguage,
 };
