@@ -151,3 +151,43 @@ def test_the_archive_look_up_says_when_a_study_is_another_patients(desk: DeskSer
     assert 'data-problem="other_patient"' in page and 'data-problem="other_name"' in page
     nothing = client.post("/requests/new", form=_form(client, action="lookup"))
     assert nothing.status == 422 and "Kirjoita ensin vähintään yhden tutkimuksen AC-numero" in nothing.text
+
+
+def test_a_request_that_cannot_go_is_corrected_into_a_new_one(desk: DeskServer, tech) -> None:
+    """A request waiting for consent is not a dead end: its page offers the form again with its
+    items (times as a datetime-local field holds them, in Helsinki time), and the corrected request
+    is a new one beside the first; the times on the pages read as Helsinki's, not UTC ISO."""
+    client, csrf = tech
+    consent = _example(basis={"kind": "care"},
+                       destination={**_example()["destination"], "participates_in_care": True,
+                                    "name": "Terveystalo Itäkeskus"})
+    first = client.post("/api/v1/requests", json_body=consent, headers=csrf).json()
+    assert first["decision"] == "needs_consent", first
+    page = client.get(f"/requests/{first['request_id']}").text
+    assert f'href="/requests/new?from={first["request_id"]}"' in page
+    assert "26.11.2026 09:12" in page and "20.11.2026 10:31" in page and "+02:00" not in page
+    form = client.get(f"/requests/new?from={first['request_id']}").text
+    assert f'data-based-on="{first["request_id"]}"' in form
+    assert _value(form, "received_at") == "2026-11-26T09:12"  # the file said 09:12:00+02:00
+    assert _value(form, "studies.0.study_datetime") == "2026-11-20T10:31"
+    assert _value(form, "destination.name") == "Terveystalo Itäkeskus"
+    assert client.get("/requests/new?from=R-NOT-STORED").status == 404
+
+
+def test_a_failed_export_says_in_finnish_what_to_do(desk: DeskServer, tech) -> None:
+    """An export the archive cannot serve (an accession number it does not hold) fails in the
+    worker; the job page says in the person's language that trying again will not help and links
+    the correction, the station's own reason beside it."""
+    import subprocess
+    import sys
+
+    client, csrf = tech
+    wrong = _example(studies=[{**_example()["studies"][0], "accession_number": "HUSDEMO999"}])
+    request_id = client.post("/api/v1/requests", json_body=wrong, headers=csrf).json()["request_id"]
+    job_id = client.post(f"/api/v1/requests/{request_id}/exports", json_body={}, headers=csrf).json()["job_id"]
+    subprocess.run([sys.executable, "-m", "mediastation", "--home", str(desk.home), "worker", "--once"],
+                   capture_output=True, timeout=300)
+    page = client.get(f"/jobs/{job_id}").text
+    assert 'data-failure="refused"' in page and "Uusi yritys ei auta" in page
+    assert f'href="/requests/new?from={request_id}"' in page
+    assert "HUSDEMO999: not found in the archive" in page

@@ -9,9 +9,11 @@ document exactly as `request check FILE` would.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Mapping, Sequence
 
 from mediastation.domain.matching import LookedUp, normalise_description
+from mediastation.domain.request import HELSINKI
 
 # (path, kind, choices) in the order the form shows them; kind: text, email, datetime, select, check, yesno
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]], ...] = (
@@ -111,8 +113,24 @@ def form_from_document(document: Mapping[str, Any] | None) -> FormState:
             values[prefix] = str(value)
 
     walk("", dict(document))
+    for path in [p for p in values if p == "received_at" or p.endswith(".study_datetime")]:
+        values[path] = local_minute(values[path])
     rows = len(document.get("studies") or [])
     return FormState(values, max(rows + 1, 2))
+
+
+def local_minute(text: str) -> str:
+    """An ISO date and time as a datetime-local field holds it (`2026-11-26T09:12`): a browser shows
+    nothing for a value with an offset or fractions, and would send the field back empty. An
+    offset is turned into Helsinki time, which is how the rules read a time without one
+    (domain/request.py); text that is not a date and time is left as it is, for the check to name."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return text
+    if moment.tzinfo is not None and moment.utcoffset() is not None:
+        moment = moment.astimezone(HELSINKI).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M")
 
 
 def form_state(form: Mapping[str, Any], *, extra_row: bool = False) -> FormState:

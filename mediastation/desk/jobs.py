@@ -74,7 +74,19 @@ def job_page(request: Request, job_id: str, caller: Caller = Depends(job_reader)
     names = pipeline_stages(job.kind) or tuple(job.stages)
     return render(request, caller, "job_page.html", title=label(caller.language, "job_title", id=job.job_id),
                   job=job.to_json(), progress=progress_of(job), stage_names=names, live=str(job.state) in LIVE,
-                  files=shown_files(job, caller.language))
+                  files=shown_files(job, caller.language), failure=failure_kind(job))
+
+
+def failure_kind(job: JobView) -> str:
+    """What a failed job's reason asks of the person (the reason itself is the workflow's, in English):
+    `refused` (the request or the archive must change; trying again alone does not help), `outside`
+    (the archive, a drive or a disk failed: try again), `other`."""
+    code = str((job.error or {}).get("code") or "")
+    if code in ("export_refused", "transfer_refused", "invalid_input", "not_found"):
+        return "refused"
+    if code in ("outside_failure", "pacs_failed", "disk_failed", "database_failed"):
+        return "outside"
+    return "other"
 
 
 def shown_files(job: JobView, language: str) -> list[tuple[str, str]]:

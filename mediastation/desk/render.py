@@ -3,6 +3,7 @@ or a file name is always shown as text (a patient called `<script>...` stays a n
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,28 @@ from starlette.responses import HTMLResponse
 
 from mediastation.desk import i18n
 from mediastation.desk.auth import Caller, request_language
+from mediastation.domain.request import HELSINKI
 
 TEMPLATES = Path(__file__).with_name("templates")
 ENVIRONMENT = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 ENVIRONMENT.globals.update(field_id=i18n.field_id, languages=i18n.LANGUAGES)
+
+
+def local_time(value: Any) -> str:
+    """A stored moment as people at the desk read it: Helsinki time to the minute, `6.12.2026 03:23`
+    (the database keeps ISO 8601 in UTC with microseconds); a time without an offset is already
+    Helsinki's (domain/request.py); anything else is shown as it is."""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return str(value or "")
+    if moment.tzinfo is not None and moment.utcoffset() is not None:
+        moment = moment.astimezone(HELSINKI)
+    return f"{moment.day}.{moment.month}.{moment.year} {moment:%H:%M}"
+
+
+ENVIRONMENT.filters["local_time"] = local_time
 
 # The menu: (path, label key, roles that see it; none = everyone signed in). Each page module may add
 # its own entries as `MENU`; create_app (mediastation/desk/app.py) collects them in page order.

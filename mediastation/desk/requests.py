@@ -8,7 +8,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from mediastation.desk import forms
@@ -66,10 +66,12 @@ def request_list(request: Request, q: str = "", decision: str = "", limit: int =
 
 
 def _form_page(request: Request, caller: Caller, state: forms.FormState, *, decision: dict | None = None,
-               problems: list[dict] | None = None, status: int = 200, archive: dict | None = None) -> Response:
+               problems: list[dict] | None = None, status: int = 200, archive: dict | None = None,
+               based_on: str = "") -> Response:
     return render(request, caller, "request_form.html", status=status, title=label(caller.language, "form_title"),
                   sections=forms.SECTIONS, study_fields=forms.STUDY_FIELDS, state=state, defaults=forms.DEFAULTS,
-                  choice_labels=forms.CHOICE_LABELS, decision=decision, problems=problems or [], archive=archive)
+                  choice_labels=forms.CHOICE_LABELS, decision=decision, problems=problems or [], archive=archive,
+                  based_on=based_on)
 
 
 def _look_up(request: Request, caller: Caller, state: forms.FormState) -> Response:
@@ -93,8 +95,15 @@ def _look_up(request: Request, caller: Caller, state: forms.FormState) -> Respon
 
 
 @router.get("/requests/new")
-def request_form(request: Request, caller: Caller = Depends(technician)) -> Response:
-    return _form_page(request, caller, forms.FormState(dict(forms.DEFAULTS), 2))
+def request_form(request: Request, caller: Caller = Depends(technician), based_on: str = Query("", alias="from")
+                 ) -> Response:
+    """The empty form, or (`?from=ID`) a stored request's document to correct and check again: a
+    request waiting for consent, refused for a missing item, or naming a study the archive does
+    not hold is not edited (its decision stays on record) but followed by a corrected one."""
+    if not based_on:
+        return _form_page(request, caller, forms.FormState(dict(forms.DEFAULTS), 2))
+    row = get_request(desk(request).database, based_on)
+    return _form_page(request, caller, forms.form_from_document(row.request_json), based_on=row.request_id)
 
 
 @router.post("/requests/new")
