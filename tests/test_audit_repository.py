@@ -7,45 +7,18 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import re
 import sqlite3
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from mediastation.audit import messages as m
 from mediastation.cli.demo import demo_request, sample_archive
-from support.audit_schema import schema_errors
+from support.audit_schema import event, parsed
 from support.cli import run, run_json
-from support.rsyslog import Received, Rsyslog, make_test_ca
+from support.rsyslog import Rsyslog, audit_ca, configure_audit, repository  # noqa: F401 (fixtures)
 
 HETU = "010594Y9032"
 ENV = {"MEDIASTATION_USER": "Liisa Virtanen"}
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    return make_test_ca(tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture
-def repository(ca) -> Iterator[Rsyslog]:  # type: ignore[no-untyped-def]
-    with Rsyslog(ca=ca) as server:
-        yield server
-
-
-def configure_audit(home: Path, **values: object) -> None:
-    """Set keys of [audit] in the station's station.toml (as an administrator edits it)."""
-    config = home / "station.toml"
-    text = config.read_text(encoding="utf-8")
-    head, table = text.split("[audit]", 1)
-    body, rest = (table.split("\n[", 1) + [""])[:2]
-    lines = [line for line in body.split("\n") if line.split("=")[0].strip() not in values]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    config.write_text(head + "[audit]" + "\n".join(lines) + ("\n[" + rest if rest else "\n"), encoding="utf-8")
 
 
 def station(tmp_path: Path, repository: Rsyslog, **extra: object) -> tuple[Path, str]:
@@ -56,23 +29,13 @@ def station(tmp_path: Path, repository: Rsyslog, **extra: object) -> tuple[Path,
     request = tmp_path / "request.json"
     request.write_text(json.dumps(demo_request()), encoding="utf-8")
     request_id = run_json("request", "add", str(request), home=home)["request_id"]
-    configure_audit(home, host="127.0.0.1", port=repository.port, transport=repository.transport,
-                    ca=str(repository.ca.ca) if repository.ca else "", **extra)
+    configure_audit(home, repository, **extra)
     return home, request_id
 
 
 def export(home: Path, request_id: str, tmp_path: Path, *again: str) -> dict:
     (tmp_path / "out").mkdir(exist_ok=True)
     return run_json("export", request_id, "--to", str(tmp_path / "out"), "--mkdir", *again, home=home, env=ENV, timeout=300)
-
-
-def parsed(message: Received) -> ET.Element:
-    assert schema_errors(message.xml) == [], message.xml
-    return ET.fromstring(message.xml)
-
-
-def event(root: ET.Element) -> str:
-    return root.find("EventIdentification/EventID").get("csd-code")
 
 
 def anchor(root: ET.Element) -> int:
@@ -166,15 +129,15 @@ def test_a_desk_sign_in_reaches_the_repository(tmp_path: Path, repository: Rsysl
     assert event(root) == "110114" and root.find("ActiveParticipant").get("UserID") == "liisa"
 
 
-def test_udp_and_a_client_certificate(tmp_path: Path, ca) -> None:  # type: ignore[no-untyped-def]
+def test_udp_and_a_client_certificate(tmp_path: Path, audit_ca) -> None:  # type: ignore[no-untyped-def]
     with Rsyslog(transport="udp") as udp:
         home, request_id = station(tmp_path / "udp", udp)
         export(home, request_id, tmp_path / "udp")
         assert event(parsed(udp.messages(count=1)[0])) == "110106"
-    with Rsyslog(ca=ca, require_client_cert=True) as strict:
+    with Rsyslog(ca=audit_ca, require_client_cert=True) as strict:
         home, _ = station(tmp_path / "tls", strict)
         run("worker", "--once", home=home)  # no client certificate: refused, the messages wait
         assert run_json("audit", "status", home=home)["waiting"] == 2 and strict.messages() == []
-        configure_audit(home, cert=str(ca.client_cert), key=str(ca.client_key))
+        configure_audit(home, cert=str(audit_ca.client_cert), key=str(audit_ca.client_key))
         assert run_json("audit", "flush", home=home)["sent"] == 2
         assert len(strict.messages(count=2)) == 2

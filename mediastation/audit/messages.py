@@ -40,6 +40,7 @@ APPLICATION_STOP = Code("110121", "Application Stop")
 LOGIN = Code("110122", "Login")
 LOGOUT = Code("110123", "Logout")
 SECURITY_CONFIGURATION = Code("110129", "Security Configuration")
+USE_OF_RESTRICTED_FUNCTION = Code("110132", "Use of Restricted Function")
 # RoleIDCode (CID 402)
 APPLICATION = Code("110150", "Application")
 APPLICATION_LAUNCHER = Code("110151", "Application Launcher")
@@ -278,26 +279,40 @@ def instances_transferred(source: AuditSource, *, when: datetime, action: str, a
 
 def query(source: AuditSource, *, when: datetime, archive_ae: str, archive_host: str, identifier: bytes,
           outcome: str = SUCCESS, description: str | None = None, hetu: str | None = None,
-          sop_class: str = STUDY_ROOT_FIND) -> AuditEvent:
-    """PS3.15 A.5.3.10 Query: a C-FIND to the archive, the identifier as sent (base64)."""
+          sop_class: str = STUDY_ROOT_FIND, actor: str | None = None) -> AuditEvent:
+    """PS3.15 A.5.3.10 Query: a C-FIND to the archive, the identifier as sent (base64); `actor`, the
+    person whose work asked (the optional Human Requestor), `hetu` the patient it was asked for."""
     archive = Participant(user_id=archive_ae, requestor=False, roles=(DESTINATION,), access_point=archive_host)
     asked = ParticipantObject(object_id=sop_class, id_type=SOP_CLASS_UID, query=identifier, type_code="2",
                               role="3", details=(("TransferSyntax", EXPLICIT_VR_LITTLE_ENDIAN.encode("ascii")),))
     objects = (asked, patient(hetu)) if hetu else (asked,)
-    return AuditEvent(QUERY, "E", when, source, (source.participant(requestor=True, roles=(SOURCE,)), archive),
+    people = (person(actor),) if actor else ()
+    return AuditEvent(QUERY, "E", when, source,
+                      (source.participant(requestor=True, roles=(SOURCE,)), archive, *people),
                       objects, outcome=outcome, outcome_description=description, name="query")
 
 
 def security_alert(source: AuditSource, *, when: datetime, actor: str, subject: str, alert: str,
-                   outcome: str = SERIOUS_FAILURE) -> AuditEvent:
+                   outcome: str = SERIOUS_FAILURE, subject_type: Code = URI,
+                   event_type: Code = SECURITY_CONFIGURATION, hetu: str | None = None) -> AuditEvent:
     """PS3.15 A.5.3.11 Security Alert, e.g. a disclosure log that failed its verification; the
-    alert subject is the protected object (a URI), its description the finding."""
-    item = ParticipantObject(object_id=subject, id_type=URI, name=subject, type_code="2", role="13",
+    alert subject is the protected object (a URI, or the node a release was refused for), its
+    description the finding; `hetu`: the patient whose data it concerned."""
+    item = ParticipantObject(object_id=subject, id_type=subject_type, name=subject, type_code="2", role="13",
                              details=(("Alert Description", alert.encode("utf-8")),))
     return AuditEvent(SECURITY_ALERT, "E", when, source,
-                      (person(actor), source.participant(requestor=False, roles=(APPLICATION,))), (item,),
-                      event_types=(SECURITY_CONFIGURATION,), outcome=outcome, outcome_description=alert[:1000],
+                      (person(actor), source.participant(requestor=False, roles=(APPLICATION,))),
+                      (item, patient(hetu)) if hetu else (item,),
+                      event_types=(event_type,), outcome=outcome, outcome_description=alert[:1000],
                       name="security-alert")
+
+
+def destination_refused(source: AuditSource, *, when: datetime, actor: str, node: str, hetu: str,
+                        alert: str) -> AuditEvent:
+    """A release refused because it named a DICOM node nobody configured (R6): a Security Alert
+    (Use of Restricted Function, outcome 4: the attempt failed), the node as its subject (Node ID)."""
+    return security_alert(source, when=when, actor=actor, subject=node, alert=alert, outcome=MINOR_FAILURE,
+                          subject_type=NODE_ID, event_type=USE_OF_RESTRICTED_FUNCTION, hetu=hetu)
 
 
 def application_activity(source: AuditSource, *, when: datetime, started: bool, launcher: str,

@@ -1,5 +1,5 @@
-"""The pipelines' audit events (PS3.15 A.5.3): a C-FIND to the archive (Query) and an import's
-store (DICOM Instances Transferred). The disclosure log's own events need nothing here: the log's
+"""The pipelines' audit events (PS3.15 A.5.3): a C-FIND to the archive (Query), an import's
+store (DICOM Instances Transferred) and a release refused for a node nobody configured (Security Alert). The disclosure log's own events need nothing here: the log's
 observer writes them with each entry (mediastation/audit/trail.py)."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ def _trail(database: Database) -> AuditTrail | None:
     return trail if isinstance(trail, AuditTrail) and trail.enabled else None
 
 
-def observe_queries(archive: Any, database: Database) -> Any:
-    """Each C-FIND `archive` sends becomes a Query message; a folder archive sends none. Returns `archive`."""
+def observe_queries(archive: Any, database: Database, *, hetu: str = "", actor: str = "") -> Any:
+    """Each C-FIND `archive` sends becomes a Query message naming the patient asked for (`hetu`, the
+    request's) and the person whose work asked (`actor`); a folder archive sends none. Returns `archive`."""
     trail = _trail(database)
     node = getattr(archive, "node", None)
     if trail is None or node is None or not hasattr(archive, "on_query"):
@@ -29,7 +30,8 @@ def observe_queries(archive: Any, database: Database) -> Any:
         outcome = m.SUCCESS if error is None else m.SERIOUS_FAILURE
         trail.record(database, m.query(trail.source, when=datetime.now(timezone.utc), archive_ae=node.ae_title,
                                        archive_host=node.host, identifier=identifier, outcome=outcome,
-                                       description=error or f"{matches} match(es)"))
+                                       description=error or f"{matches} match(es)", hetu=hetu or None,
+                                       actor=actor or None))
 
     archive.on_query = queried
     return archive
@@ -54,3 +56,12 @@ def instances_stored(database: Database, *, operator: str, archive_ae: str, arch
             destination_host=archive_host, hetu=hetu, patient_name=names.get(hetu, ""), studies=refs,
             outcome=m.MINOR_FAILURE if failed else m.SUCCESS,
             description=f"{failed} file(s) not stored" if failed else None))
+
+
+def destination_refused(database: Database, *, actor: str, node: str, hetu: str, reason: str) -> None:
+    """A release refused because its request named a DICOM node nobody configured (R6): a Security
+    Alert of its own, committed although the command then fails (nothing else is written)."""
+    trail = _trail(database)
+    if trail is not None:
+        trail.record(database, m.destination_refused(trail.source, when=datetime.now(timezone.utc),
+                                                     actor=actor or "unknown", node=node, hetu=hetu, alert=reason))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -24,3 +26,14 @@ def schema_errors(xml: str) -> list[str]:
     if schema.validate(etree.fromstring(xml.encode("utf-8"))):
         return []
     return [f"{e.line}: {e.message}" for e in schema.error_log]
+
+
+def parsed(message: Any) -> ET.Element:
+    """A received message (support/rsyslog.py Received) as XML, once it validated against the schema."""
+    assert schema_errors(message.xml) == [], message.xml
+    return ET.fromstring(message.xml)
+
+
+def event(root: ET.Element) -> str:
+    """The message's EventID code (PS3.16 CID 400)."""
+    return root.find("EventIdentification/EventID").get("csd-code")  # type: ignore[union-attr,return-value]

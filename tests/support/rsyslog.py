@@ -7,6 +7,7 @@ rsyslog service is not used.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,8 +15,11 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from support.orthanc import free_port
 
@@ -179,3 +183,31 @@ def parse_frame(line: str) -> Received:
     assert match, f"not an RFC 5424 message: {line[:200]!r}"
     pri, timestamp, host, app, procid, msgid, _sd, msg = match.groups()
     return Received(int(pri), timestamp, host, app, procid, msgid, msg.lstrip("\ufeff"))
+
+
+def configure_audit(home: Path, repository: Rsyslog | None = None, **values: object) -> None:
+    """Set keys of [audit] in the station's station.toml (as an administrator edits it): those that
+    point it at `repository` when given, then `values`."""
+    if repository is not None:
+        values = {"host": "127.0.0.1", "port": repository.port, "transport": repository.transport,
+                  "ca": str(repository.ca.ca) if repository.ca else "", **values}
+    config = home / "station.toml"
+    text = config.read_text(encoding="utf-8")
+    head, table = text.split("[audit]", 1)
+    body, rest = (table.split("\n[", 1) + [""])[:2]
+    lines = [line for line in body.split("\n") if line.split("=")[0].strip() not in values]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    config.write_text(head + "[audit]" + "\n".join(lines) + ("\n[" + rest if rest else "\n"), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def audit_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    """One test CA per test module (openssl takes a second or two per key)."""
+    return make_test_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture
+def repository(audit_ca: TestCA) -> Iterator[Rsyslog]:
+    """A private rsyslog over TLS with the module's CA, for one test."""
+    with Rsyslog(ca=audit_ca) as server:
+        yield server

@@ -9,7 +9,8 @@ from mediastation.workflows.retrieval import fetch_once, find_requested, open_co
 
 
 def retrieve(job: ExportJob) -> Retrieved:
-    archive = observe_queries(open_configured_archive(job.env.settings, job.env.home), job.env.database)
+    archive = observe_queries(open_configured_archive(job.env.settings, job.env.home), job.env.database,
+                              hetu=job.request.patient.hetu, actor=job.params.actor)
     found = find_requested(archive, job.request, ExportRefused, "nothing was written")
     studies = []
     for study in found:

@@ -57,7 +57,8 @@ def enqueue_transfer(env: TransferEnvironment, options: SendOptions) -> tuple[Jo
 
     row = get_request(env.database, options.request_id)
     _check_sendable(row)
-    decide_target(row, ReleaseRequest.model_validate(row.request_json), env.settings, env.home)
+    decide_target(row, ReleaseRequest.model_validate(row.request_json), env.settings, env.home, audit=env.database,
+                  actor=options.actor)
     queue = JobQueue(env.database)
     previous = queue.for_subject("transfer", row.request_id)
     unfinished = [job for job in previous if job.state is not JobState.DONE]
