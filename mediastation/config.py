@@ -144,7 +144,8 @@ class ExportSection(Section):
     """How exports are composed (issue 4): profiles, folders, spanning (capacities: [burners])."""
 
     jobs: str = "{home}/jobs"
-    compressed_profile: Literal["J2K", "JPEG"] = "J2K"  # DVD and USB: STD-GEN-DVD-J2K / -JPEG
+    # DVD and USB: STD-GEN-DVD-J2K / -JPEG; auto: the one under which the fewest instances need converting
+    compressed_profile: Literal["auto", "J2K", "JPEG"] = "auto"
     # The viewer's embedded image data per medium: what is left on the disc, at most this (0: previews and the
     # folder picker only). Embedding costs disc space and export time; the originals are always on the disc.
     viewer_budget_mb: Annotated[float, Field(ge=0)] = 250
@@ -544,7 +545,7 @@ sources = ["given", "study", "folder"]  # --report file, the study's SR/PDF inst
 
 [export]                         # composing media (medium capacities: [burners])
 jobs = "{{home}}/jobs"            # job folders: fetched studies, staged discs, images
-compressed_profile = "J2K"       # DVD/USB profile: J2K (STD-GEN-DVD-J2K) or JPEG
+compressed_profile = "auto"      # DVD/USB profile: auto (fewest conversions), J2K (STD-GEN-DVD-J2K) or JPEG
 viewer_budget_mb = 250           # the viewer's embedded image data: at most this, or what is left on the disc
 newest_study_first = true        # spanning: the newest study goes on disc 1
 

@@ -7,6 +7,7 @@ every reader of those profiles must decode. The DICOMDIR itself is always Explic
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +22,7 @@ JPEG_2000 = "1.2.840.10008.1.2.4.91"
 
 MediumKind = Literal["cd", "dvd", "dvd-dl", "usb"]
 Flavour = Literal["JPEG", "J2K"]
+Choice = Literal["auto", "JPEG", "J2K"]  # [export] compressed_profile
 
 _JPEG = frozenset({EXPLICIT_VR_LITTLE_ENDIAN, JPEG_LOSSLESS_SV1, JPEG_BASELINE, JPEG_EXTENDED})
 _J2K = frozenset({EXPLICIT_VR_LITTLE_ENDIAN, JPEG_2000_LOSSLESS, JPEG_2000})
@@ -61,13 +63,28 @@ def profile_named(name: str) -> Profile:
     return profile
 
 
-def profile_for_medium(kind: MediumKind | str, flavour: Flavour | str = "J2K") -> Profile:
+def fewest_conversions(transfer_syntaxes: Iterable[str]) -> Flavour:
+    """The flavour of DVD/USB profile under which the fewest of these instances must be converted
+    (§b11-14): content already in JPEG baseline goes on a JPEG medium as it is, JPEG 2000 on a J2K
+    one, instead of decoding a lossy image to a far larger uncompressed copy for nothing. A tie
+    (for instance all uncompressed) keeps J2K, the profile the station used before it chose."""
+    syntaxes = list(transfer_syntaxes)
+    jpeg = sum(1 for syntax in syntaxes if syntax not in _JPEG)
+    j2k = sum(1 for syntax in syntaxes if syntax not in _J2K)
+    return "JPEG" if jpeg < j2k else "J2K"
+
+
+def profile_for_medium(kind: MediumKind | str, flavour: Choice | str = "J2K",
+                       transfer_syntaxes: Iterable[str] = ()) -> Profile:
     """The profile a medium gets (§b11): CD is always STD-GEN-CD; DVD (also dual layer) and USB
-    take the JPEG or the JPEG 2000 general-purpose profile, as configured."""
+    take the JPEG or the JPEG 2000 general-purpose profile, as configured; `auto` takes the one
+    under which the fewest of `transfer_syntaxes` (the content's) need converting."""
     kind = kind.lower()
     flavour = flavour.upper()
+    if flavour == "AUTO":
+        flavour = fewest_conversions(transfer_syntaxes) if kind != "cd" else "J2K"
     if flavour not in ("JPEG", "J2K"):
-        raise InputError(f"unknown profile flavour {flavour!r}; use JPEG or J2K")
+        raise InputError(f"unknown profile flavour {flavour!r}; use auto, JPEG or J2K")
     if kind == "cd":
         return STD_GEN_CD
     if kind in ("dvd", "dvd-dl"):

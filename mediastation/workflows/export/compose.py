@@ -39,7 +39,7 @@ def compose(job: ExportJob) -> Composed:
     sources += report_instances
     total = sum(p.stat().st_size for p in sources)
     kind = medium_kind(job, total)
-    profile = _profile(job, kind)
+    profile = _profile(job, kind, sources)
     conformed, conversions = _conform_all(job, sources, profile)
     viewer_reports = []
     with ViewerWorkers(None, len(conformed)) as viewer:
@@ -76,10 +76,15 @@ def medium_kind(job: ExportJob, total_bytes: int) -> str:
     return "dvd"
 
 
-def _profile(job: ExportJob, kind: str) -> Any:
+def _profile(job: ExportJob, kind: str, sources: Sequence[Path]) -> Any:
+    """The medium's profile; with `auto`, from the transfer syntaxes of what goes on it (read from
+    each file's meta information only)."""
     from mediastation.dicom.profiles import profile_for_medium
+    from mediastation.dicom.transcode import transfer_syntax_of
 
-    return profile_for_medium(kind, job.env.settings.export.compressed_profile)
+    choice = job.env.settings.export.compressed_profile
+    syntaxes = [transfer_syntax_of(path) for path in sources] if choice == "auto" and kind != "cd" else []
+    return profile_for_medium(kind, choice, syntaxes)
 
 
 def _conform_all(job: ExportJob, sources: Sequence[Path], profile: Any) -> tuple[list[Path], list[Conversion]]:

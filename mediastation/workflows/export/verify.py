@@ -29,10 +29,10 @@ ASIDE_CHECK_MIN = 500  # instances: a smaller file-set is checked in line (a wor
 
 
 def verify(job: ExportJob) -> Verified:
-    from mediastation.dicom.profiles import profile_for_medium
+    from mediastation.dicom.profiles import profile_named
 
     composed = job.composed
-    profile = profile_for_medium(composed.medium, job.env.settings.export.compressed_profile)
+    profile = profile_named(composed.profile)  # the one compose chose (with `auto`, from the content)
     burner = job_burner(job)
     written = job.written
     media = []
