@@ -4,8 +4,11 @@ served desk (`mediastation serve` as a process) read as its HTML."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -174,19 +177,42 @@ def test_a_request_that_cannot_go_is_corrected_into_a_new_one(desk: DeskServer, 
     assert client.get("/requests/new?from=R-NOT-STORED").status == 404
 
 
+def _exported(desk: DeskServer, tech, document: dict) -> tuple[str, str]:
+    """(request id, job id) of the document's export, run by `worker --once` (the desk has none)."""
+    client, csrf = tech
+    request_id = client.post("/api/v1/requests", json_body=document, headers=csrf).json()["request_id"]
+    job_id = client.post(f"/api/v1/requests/{request_id}/exports", json_body={}, headers=csrf).json()["job_id"]
+    worked = subprocess.run([sys.executable, "-m", "mediastation", "--home", str(desk.home), "worker", "--once"],
+                            capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in worked.stderr, worked.stderr
+    return request_id, job_id
+
+
+def test_a_done_export_says_what_comes_next(desk: DeskServer, tech) -> None:
+    """After the burn a newcomer is told the rest: print, the envelope and its shipment to post,
+    the log entry made; the folder burner's image is said not to be a burnt disc; the export's
+    warnings are shown."""
+    client, _ = tech
+    _, job_id = _exported(desk, tech, _example(urgent=True))
+    page = client.get(f"/jobs/{job_id}").text
+    job = client.get(f"/api/v1/jobs/{job_id}").json()
+    assert job["state"] == "done", job
+    assert "Seuraavaksi" in page and f'data-shipment="{job["result"]["shipment_id"]}"' in page
+    assert 'href="/shipments"' in page and "Luovutus on kirjattu luovutuslokiin" in page
+    assert "CD 1/1" in page and "tämä asema ei polta levyä" in page
+    request_page = client.get(f"/requests/{job['subject']}").text
+    assert '<option value="folder">kansio (levykuva, ei polttoa)</option>' in request_page
+    for warning in job["result"]["warnings"]:
+        assert warning in html.unescape(page)
+
+
 def test_a_failed_export_says_in_finnish_what_to_do(desk: DeskServer, tech) -> None:
     """An export the archive cannot serve (an accession number it does not hold) fails in the
     worker; the job page says in the person's language that trying again will not help and links
     the correction, the station's own reason beside it."""
-    import subprocess
-    import sys
-
-    client, csrf = tech
+    client, _ = tech
     wrong = _example(studies=[{**_example()["studies"][0], "accession_number": "HUSDEMO999"}])
-    request_id = client.post("/api/v1/requests", json_body=wrong, headers=csrf).json()["request_id"]
-    job_id = client.post(f"/api/v1/requests/{request_id}/exports", json_body={}, headers=csrf).json()["job_id"]
-    subprocess.run([sys.executable, "-m", "mediastation", "--home", str(desk.home), "worker", "--once"],
-                   capture_output=True, timeout=300)
+    request_id, job_id = _exported(desk, tech, wrong)
     page = client.get(f"/jobs/{job_id}").text
     assert 'data-failure="refused"' in page and "Uusi yritys ei auta" in page
     assert f'href="/requests/new?from={request_id}"' in page

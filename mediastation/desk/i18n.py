@@ -107,6 +107,12 @@ LABELS: dict[str, dict[str, str]] = {
         "failure_outside": "Arkisto, asema tai levy ei toiminut. Yritä hetken kuluttua uudelleen; jos virhe toistuu, ilmoita pääkäyttäjälle.",
         "failure_other": "Yritä uudelleen; jos virhe toistuu, ilmoita pääkäyttäjälle ja kerro työn tunnus.",
         "failure_reason": "Syy (aseman ilmoitus englanniksi):",
+        "folder_burner": "levykuva kansiossa (tämä asema ei polta levyä: polta kuva levylle tai valitse poltin)",
+        "burner_folder": "kansio (levykuva, ei polttoa)",
+        "next_steps": "Seuraavaksi", "next_print": "Tulosta saatekirje ja levyn etiketti yllä olevista linkeistä.",
+        "next_post": "Laita levy ja saatekirje kuoreen. Lähetys {id} odottaa postitusta: kirjaa seurantatunnus, kun kuori lähtee.",
+        "next_shipments": "Lähetykset", "next_logged": "Luovutus on kirjattu luovutuslokiin (merkintä {seq}).",
+        "job_warnings": "Huomautukset (aseman ilmoitus englanniksi)",
     },
     "sv": {
         "app": "Bildutlämningens skrivbord", "skip": "Till innehållet", "nav": "Huvudmeny",
@@ -200,6 +206,12 @@ LABELS: dict[str, dict[str, str]] = {
         "failure_outside": "Arkivet, enheten eller disken fungerade inte. Försök igen om en stund; om felet upprepas, meddela huvudanvändaren.",
         "failure_other": "Försök igen; om felet upprepas, meddela huvudanvändaren och ange jobbets id.",
         "failure_reason": "Orsak (stationens meddelande på engelska):",
+        "folder_burner": "skivavbild i en mapp (denna station bränner ingen skiva: bränn avbilden eller välj en brännare)",
+        "burner_folder": "mapp (skivavbild, ingen bränning)",
+        "next_steps": "Härnäst", "next_print": "Skriv ut följebrevet och skivetiketten via länkarna ovan.",
+        "next_post": "Lägg skivan och följebrevet i kuvertet. Försändelsen {id} väntar på att postas: registrera spårningskoden när kuvertet går.",
+        "next_shipments": "Försändelser", "next_logged": "Utlämningen är registrerad i utlämningsloggen (post {seq}).",
+        "job_warnings": "Anmärkningar (stationens meddelande på engelska)",
     },
     "en": {
         "app": "Image release desk", "skip": "Skip to content", "nav": "Main menu",
@@ -294,6 +306,12 @@ LABELS: dict[str, dict[str, str]] = {
         "failure_outside": "The archive, a drive or a disk failed. Try again in a moment; if it fails again, tell the administrator.",
         "failure_other": "Try again; if it fails again, tell the administrator the job's id.",
         "failure_reason": "Reason (the station's message):",
+        "folder_burner": "a disc image in a folder (this station burns no disc: burn the image or choose a burner)",
+        "burner_folder": "folder (a disc image, no burning)",
+        "next_steps": "Next", "next_print": "Print the cover letter and the disc label from the links above.",
+        "next_post": "Put the disc and the letter in the envelope. Shipment {id} waits to be posted: record its tracking code when the envelope leaves.",
+        "next_shipments": "Shipments", "next_logged": "The release is in the disclosure log (entry {seq}).",
+        "job_warnings": "Notes (the station's message)",
     },
 }
 
