@@ -252,14 +252,61 @@ def test_the_billing_api_answers_the_clis_documents(desk: DeskServer, seeded: di
     assert again.status == 409 and again.json()["error"]["code"] == "billing_refused"
 
 
+
+# -- the disclosure log ---------------------------------------------------------------------------
+
+def _pdf_text(data: bytes, tmp_path: Path, name: str) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_log_page_shows_a_patients_disclosures_and_prints_the_clis_report(desk: DeskServer, seeded: dict, visit,
+                                                                              tmp_path: Path) -> None:
+    browser = visit()
+    browser.sign_in("tech")
+    browser.page.click('nav a[href="/log"]')
+    assert browser.page.locator(".log-state").get_attribute("data-ok") == "true"
+    browser.page.fill("#hetu", "010594Y9033")  # a wrong check mark: the HETU rule's refusal, on the page
+    browser.page.click('form[role="search"] button')
+    assert "HETU" in browser.page.locator("#log-error").inner_text()
+    browser.page.fill("#hetu", HETU.lower())
+    browser.page.click('form[role="search"] button')
+    rows = browser.page.locator("table.disclosures tbody tr")
+    assert rows.count() == 1 and rows.first.get_attribute("data-verified") == "true"
+    assert "Terveystalo Kamppi" in rows.first.inner_text() and "HUSDEMO001" in rows.first.inner_text()
+    browser.assert_clean()  # (before the PDF: Chromium's own PDF viewer is an extension page)
+    browser.page.select_option("#letter-language", "sv")
+    with browser.page.expect_response(lambda response: "/report.pdf" in response.url) as opened:
+        browser.page.click("form.report button")
+    assert opened.value.status == 200 and opened.value.headers["content-type"] == "application/pdf"
+    data = browser.context.request.get(opened.value.url).body()
+    assert data.startswith(b"%PDF")
+    text = _pdf_text(data, tmp_path, "desk.pdf")
+    assert HETU in text and "Terveystalo" in text and "HUSDEMO001" in text and "Personbeteckning" in text
+    run_json("log", "patient", HETU, "--pdf", str(tmp_path / "cli.pdf"), "--language", "sv", home=desk.home)
+    assert text == _pdf_text((tmp_path / "cli.pdf").read_bytes(), tmp_path, "cli-copy.pdf")  # the CLI's report
+
+
+def test_the_log_api_answers_the_clis_documents(desk: DeskServer) -> None:
+    client, _ = _api(desk, "tech")
+    assert client.get(f"/api/v1/log/patients/{HETU}").json() == run_json("log", "patient", HETU, home=desk.home)
+    assert client.get("/api/v1/log/patients/010594Y9033").json()["error"]["reason"] == "invalid_hetu"
+    assert client.get("/api/v1/log/verify").json() == run_json("log", "verify", home=desk.home)
+
+
 # -- roles and CSRF on every office route (docs/desk.md "Security") ---------------------------------
 # Each route with a person whose roles do not include it; the route's own `require(...)` is what
 # refuses (tried: `require()` in its module makes its case fail).
 WRONG_ROLE_PAGES = [("bill", "/shipments"), ("imp", "/shipments"), ("tech", "/billing"),
-                    ("tech", "/billing/download?format=csv")]
+                    ("tech", "/billing/download?format=csv"), ("bill", "/log"),
+                    ("bill", f"/log/patients/{HETU}/report.pdf"), ("imp", "/log")]
 WRONG_ROLE_API = [("bill", "GET", "/api/v1/shipments"), ("bill", "POST", "/api/v1/shipments/S-0000-0000/post"),
                   ("bill", "GET", "/api/v1/requests"), ("tech", "GET", "/api/v1/billing/lines"),
-                  ("tech", "POST", "/api/v1/billing/lines/L-0000-0000/credit")]
+                  ("tech", "POST", "/api/v1/billing/lines/L-0000-0000/credit"),
+                  ("bill", "GET", f"/api/v1/log/patients/{HETU}"), ("bill", "GET", "/api/v1/log/verify")]
 # Unsafe routes of a cookie session: without the session's token nothing happens (403).
 UNSAFE = [("tech", "/shipments/{shipment}/post", {"tracking": GOOD_TRACKING}),
           ("tech", "/api/v1/shipments/{shipment}/post", {"tracking": GOOD_TRACKING}),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from mediastation.cli.context import Station, json_option, pass_station
@@ -62,7 +60,7 @@ def log_patient(station: Station, hetu: str, pdf: str | None, language: str | No
     that fails the log's verification is marked NOT VERIFIED."""
     from pathlib import Path
 
-    from mediastation.workflows.disclosures import helsinki_time, patient_entries
+    from mediastation.workflows.disclosures import helsinki_time, patient_entries, patient_report
 
     database = station.database()
     entries = patient_entries(database, hetu)
@@ -76,26 +74,10 @@ def log_patient(station: Station, hetu: str, pdf: str | None, language: str | No
                      f"basis {e['basis'].get('kind')} by {e['actor']}: {studies}{fix}{mark}")
     document: dict = {"hetu": hetu.strip(), "disclosures": entries}
     if pdf:
-        document["pdf"] = str(_patient_pdf(station, Path(pdf).resolve(), entries, hetu.strip(), language))
+        document["pdf"] = str(patient_report(Path(pdf).resolve(), entries, hetu=hetu.strip(), settings=station.settings,
+                                             home=station.home, language=language))
         lines.append(f"report written to {document['pdf']}")
     station.emit(document, "\n".join(lines) or f"no disclosures recorded for {hetu.strip()}")
-
-
-def _patient_pdf(station: Station, path: "Any", entries: list, hetu: str, language: str | None) -> "Any":
-    from mediastation.config import release_policy
-    from mediastation.documents.content import Sender
-    from mediastation.workflows.disclosures import write_report
-
-    s = station.settings.sender
-    sender = Sender(unit=s.unit, street=s.street, postal_code=s.postal_code, city=s.city, phone=s.phone, email=s.email)
-    policy = release_policy(station.settings, station.home)
-
-    def legal(code: str, lang: str) -> str:
-        basis = policy.legal_basis(code)
-        return basis.label(lang) if basis else code
-
-    return write_report(path, entries, hetu=hetu, language=language or station.settings.station.language,
-                        sender=sender, legal_basis_label=legal)
 
 
 @log.command("verify")

@@ -180,3 +180,22 @@ def write_report(path: Path, entries: list[dict[str, Any]], *, hetu: str, langua
     name = next((e.get("patient", {}).get("name", "") for e in reversed(entries) if e.get("patient")), "")
     return write_patient_report(path, language=language, sender=sender, hetu=hetu, patient_name=name, lines=lines,
                                 created=helsinki_date(datetime.now(timezone.utc)))
+
+
+def patient_report(path: Path, entries: list[dict[str, Any]], *, hetu: str, settings: Any, home: Path,
+                   language: str | None = None) -> Path:
+    """`log patient HETU --pdf` and the desk's printable report: the letter from [sender], the legal
+    bases named as the release lists in force name them, in `language` ([station] language by default)."""
+    from mediastation.config import release_policy
+    from mediastation.documents.content import Sender
+
+    s = settings.sender
+    sender = Sender(unit=s.unit, street=s.street, postal_code=s.postal_code, city=s.city, phone=s.phone, email=s.email)
+    policy = release_policy(settings, home)
+
+    def legal(code: str, lang: str) -> str:
+        basis = policy.legal_basis(code)
+        return basis.label(lang) if basis else code
+
+    return write_report(path, entries, hetu=hetu, language=language or settings.station.language, sender=sender,
+                        legal_basis_label=legal)
