@@ -43,6 +43,13 @@ class DeskContext:
         return ExportEnvironment(database=self.database, settings=self.settings, home=self.home,
                                  jobs_folder=self.path(self.settings.export.jobs))
 
+    def transfer_environment(self) -> Any:
+        """The transfer pipeline's environment, as the CLI builds it (cli/send.py)."""
+        from mediastation.workflows.transfer import TransferEnvironment
+
+        return TransferEnvironment(database=self.database, settings=self.settings, home=self.home,
+                                   jobs_folder=self.path(self.settings.export.jobs))
+
     def burner_names(self) -> list[str]:
         """The burners a technician can choose: the configured devices and the folder burner."""
         section = self.settings.burners

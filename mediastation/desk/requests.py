@@ -128,18 +128,27 @@ def request_submit(request: Request, caller: Caller = Depends(technician)) -> Re
 
 
 def _request_page(request: Request, caller: Caller, request_id: str, *, error: str = "",
-                  status: int = 200) -> Response:
+                  status: int = 200, error_heading: str = "export_refused") -> Response:
     context = desk(request)
     row = get_request(context.database, request_id)
-    exports = [job.to_json() for job in JobQueue(context.database).for_subject("export", row.request_id)]
+    queue = JobQueue(context.database)
+    exports = [job.to_json() for job in queue.for_subject("export", row.request_id)]
     exportable = row.decision == "release" and row.channel in MEDIA
+    transfers = [job.to_json() for job in queue.for_subject("transfer", row.request_id)]
+    sendable = row.decision == "release" and row.channel in ("electronic", "register_copy")
     disclosures = [entry_document(entry) for entry in DisclosureLog(context.database).for_request(row.request_id)]
     return render(request, caller, "request_page.html", status=status,
                   title=label(caller.language, "request_title", id=row.request_id), row=row,
                   document=row.request_json, decision=row.decision_json, exports=exports, exportable=exportable,
                   media=MEDIUM_CHOICES, burners=context.burner_names(),
-                  default_burner=context.settings.burners.default, error=error, disclosures=disclosures,
-                  recordable=row.decision == "release" and not disclosures)
+                  default_burner=context.settings.burners.default, error=error, error_heading=error_heading,
+                  disclosures=disclosures,
+                  recordable=row.decision == "release" and not disclosures, transfers=transfers, sendable=sendable)
+
+
+def request_page_with_error(request: Request, caller: Caller, request_id: str, message: str, heading: str) -> Response:
+    """The request page again with why an action on it was refused (409), under `heading` (a label key)."""
+    return _request_page(request, caller, request_id, error=message, status=409, error_heading=heading)
 
 
 @router.get("/requests/{request_id}")

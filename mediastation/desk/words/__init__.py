@@ -2,4 +2,4 @@
 (`{"fi": {...}, "sv": {...}, "en": {...}}`); `mediastation/desk/i18n.py` merges them, and
 tests/test_desk_units.py checks that every language has the same keys and no key is defined twice."""
 
-AREAS = ("imports", "shipments", "billing", "log", "devices", "admin")
+AREAS = ("imports", "shipments", "billing", "log", "devices", "admin", "transfers")
