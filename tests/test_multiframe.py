@@ -33,6 +33,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, mf.Made]:
         "dynamic": mf.enhanced(folder / "dyn", study, modality="MR", frames=3, temporal=2, series_number=5),
         "us": mf.us_cine_jpeg(folder / "us", study, frames=40, rows=240, cols=320),
         "rgb": mf.rgb_cine(folder / "rgb", study),
+        "legacy": mf.legacy_converted(folder / "legacy" / "IM1"),
     }
 
 
@@ -67,7 +68,7 @@ def test_an_rle_enhanced_image_keeps_its_functional_groups_and_is_not_marked_los
 
 
 def test_window_and_rescale_per_frame_from_the_functional_groups(made) -> None:
-    for key in ("ct", "mr"):
+    for key in ("ct", "mr", "legacy"):
         info = made[key]
         ds = dcmread(info.path, stop_before_pixels=True)
         assert "WindowCenter" not in ds and "RescaleSlope" not in ds

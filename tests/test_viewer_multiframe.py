@@ -1,7 +1,8 @@
 """Multi-frame images in the offline viewer, in Debian's Chromium (Playwright) and firefox-esr
 (puppeteer-core), opened from file:// on a disc extracted from a real ISO: an Enhanced CT and an
 Enhanced MR (RLE) whose window and rescale are only in the functional groups, a dynamic enhanced
-MR of two time points, an ultrasound cine in JPEG baseline YBR_FULL_422 with Frame Time and an RGB
+MR of two time points, a Legacy Converted Enhanced CT (highdicom; window and rescale shared), an
+ultrasound cine in JPEG baseline YBR_FULL_422 with Frame Time and an RGB
 cine with Frame Time Vector (tests/support/multiframe.py). Every series (stack) shows a real image,
 the enhanced ones at their frames' own windows; a cine plays at its recorded rate; the script-free
 page has a preview of each. The in-page checks are tests/firefox/multiframe_page.js, for both.
@@ -15,7 +16,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
+from pydicom import dcmread
 from pydicom.uid import RLELossless, generate_uid
 
 from support import multiframe as mf
@@ -51,6 +54,7 @@ def disc(tmp_path_factory: pytest.TempPathFactory) -> dict:
                                series_number=5, description="Dynaaminen"),
         "us": mf.us_cine_jpeg(base / "src" / "us" / "IM1", study, frames=60, frame_time=40.0),
         "rgb": mf.rgb_cine(base / "src" / "rgb" / "IM1", study, frames=48, interval=50.0),
+        "legacy": mf.legacy_converted(base / "src" / "legacy" / "IM1"),
     }
     laid = lay_out([_Study(tuple(m.path for m in made.values()))], base / "tree")
     iso = base / "disc.iso"
@@ -79,7 +83,7 @@ def _check(seen: dict, made: dict[str, mf.Made]) -> None:
     for name, stacks in series.items():
         for shown in stacks:
             assert shown["colours"] > GREY_LEVELS, (name, shown)
-    for name in ("ct", "mr"):  # the window of the frame on screen, from the functional groups
+    for name in ("ct", "mr", "legacy"):  # the window of the frame on screen, from the functional groups
         info, shown = made[name], series[name][0]
         first, second = _viewer_order(info)[:2]
         assert (shown["center"], shown["width"]) == pytest.approx(info.windows[first]), name
@@ -151,3 +155,44 @@ def test_firefox_esr_shows_and_plays_every_multiframe_series(disc) -> None:
     seen = json.loads(done.stdout)
     assert seen["errors"] == []
     _check(seen, disc["made"])
+
+
+def test_chromium_reads_the_functional_groups_of_picked_originals(disc, tmp_path: Path) -> None:
+    """Series beyond the viewer's budget are read from the original files the user picks (daikon):
+    the enhanced CT there too at each frame's own window and rescale, in stack order."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    ct, legacy = disc["made"]["ct"], disc["made"]["legacy"]
+    unlimited = lay_out([_Study((ct.path, legacy.path))], tmp_path / "unlimited").report
+    made = lay_out([_Study((ct.path, legacy.path))], tmp_path / "tree",
+                   budget_bytes=unlimited.bytes_used - unlimited.data_bytes)
+    assert made.report.decision == "picker"
+    stored = dcmread(ct.path).pixel_array
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1200, "height": 800}).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto((made.root / "INDEX.HTM").as_uri())
+            page.wait_for_function("window.__viewer && __viewer.state().status === 'preview'", timeout=20_000)
+            page.set_input_files("#pick", made.root / "DICOM")
+            for uid, info in ((ct.series_uid, ct), (legacy.series_uid, legacy)):
+                page.evaluate("u => __viewer.open(u)", uid)
+                for index, frame in enumerate(_viewer_order(info)[:2]):
+                    if index:
+                        page.evaluate("i => __viewer.show(i)", index)
+                    page.wait_for_function(
+                        "([u, i]) => { const s = __viewer.state(); return s.status === 'rendered' && s.series === u"
+                        " && s.index === i; }", arg=[uid, index], timeout=20_000)
+                    state = page.evaluate("__viewer.state()")
+                    assert (state["center"], state["width"]) == pytest.approx(info.windows[frame]), (uid, index)
+                    pixels = page.evaluate("__viewer.currentPixels()")
+                    assert pixels["source"] == "file"
+                    if info is ct:
+                        slope, intercept = ct.rescales[frame]
+                        got = np.asarray(pixels["values"], dtype=np.float64).reshape(stored[frame].shape)
+                        np.testing.assert_allclose(got, stored[frame] * slope + intercept)
+        finally:
+            browser.close()
+    assert errors == []

@@ -188,6 +188,31 @@ def _encoded(arrays: Iterator[np.ndarray], syntax: str, ds: Dataset) -> Iterator
             yield np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
 
 
+def legacy_converted(path: Path, *, images: int = 4, accession: str = "MF0001", series_number: int = 6) -> Made:
+    """A Legacy Converted Enhanced CT Image made by highdicom from a generated single-frame CT series
+    (tests/support/synthetic.py): window and rescale land in the Shared Functional Groups, none at
+    the top level. `windows` and `rescales` repeat the shared ones per frame; `z` is each frame's z."""
+    from highdicom.legacy import LegacyConvertedEnhancedCTImage
+    from pydicom import dcmread
+
+    from support.synthetic import make_study
+
+    info = make_study(path.parent / f".{path.name}-source", modality="CT", images=images, patient_name=NAME,
+                      patient_id=HETU, accession=accession, study_description="MONIKUVA", seed=61)
+    sources = [dcmread(source) for source in info.files]
+    converted = LegacyConvertedEnhancedCTImage(sources, series_instance_uid=generate_uid(),
+                                               series_number=series_number, sop_instance_uid=generate_uid(),
+                                               instance_number=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    converted.save_as(path, enforce_file_format=True)
+    window = (float(sources[0].WindowCenter), float(sources[0].WindowWidth))
+    rescale = (float(sources[0].RescaleSlope), float(sources[0].RescaleIntercept))
+    zs = tuple(float(item.PlanePositionSequence[0].ImagePositionPatient[2])
+               for item in converted.PerFrameFunctionalGroupsSequence)
+    return Made(path, str(converted.SeriesInstanceUID), str(converted.SOPInstanceUID), images,
+                windows=(window,) * images, rescales=(rescale,) * images, z=zs)
+
+
 def _echo_frame(rows: int, cols: int, index: int, frames: int) -> np.ndarray:
     """An RGB frame: a grey sector with a beating ring and a colour bar, different in every frame."""
     y, x = np.ogrid[0:rows, 0:cols]

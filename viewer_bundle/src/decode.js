@@ -112,12 +112,62 @@ function colourFrame(image, raw, frame, pixels) {
   return out;
 }
 
-function monochromeFrame(image, raw, frame, pixels) {
+// Enhanced objects (Enhanced CT/MR/XA/US, Legacy Converted) keep window and rescale in the
+// functional groups (PS3.3 C.7.6.16): the frame's item of the Per-frame Functional Groups Sequence
+// (5200,9230), else the Shared Functional Groups Sequence (5200,9229); the station's previews and
+// embedded copies read the same (mediastation/dicom/multiframe.py).
+
+function findTag(tags, group, element) {
+  if (!Array.isArray(tags)) return null;
+  for (let i = 0; i < tags.length; i++) {
+    if (tags[i] && tags[i].group === group && tags[i].element === element) return tags[i];
+  }
+  return null;
+}
+
+function firstItem(sequence) {
+  const items = sequence && Array.isArray(sequence.value) ? sequence.value : [];
+  return items[0] && Array.isArray(items[0].value) ? items[0].value : null;
+}
+
+function numberIn(tags, group, element) {
+  const tag = findTag(tags, group, element);
+  const value = tag ? (Array.isArray(tag.value) ? tag.value[0] : tag.value) : null;
+  const number = typeof value === "number" ? value : parseFloat(value);
+  return isFinite(number) ? number : null;
+}
+
+/** {center, width, slope, intercept} of one frame from the functional groups; null where none. */
+export function frameGroups(image, frame) {
+  const perFrame = image.getTag(0x5200, 0x9230);
+  const shared = image.getTag(0x5200, 0x9229);
+  const own = perFrame && Array.isArray(perFrame.value) && perFrame.value[frame] ? perFrame.value[frame].value : null;
+  const common = firstItem(shared);
+  function macro(element) {
+    const lists = [own, common];
+    for (let i = 0; i < lists.length; i++) {
+      const item = firstItem(findTag(lists[i], 0x0028, element));
+      if (item) return item;
+    }
+    return null;
+  }
+  const voi = macro(0x9132);
+  const rescale = macro(0x9145);
+  const width = numberIn(voi, 0x0028, 0x1051);
+  const center = numberIn(voi, 0x0028, 0x1050);
+  const valid = center !== null && width !== null && width >= 1;
+  return {
+    center: valid ? center : null, width: valid ? width : null,
+    slope: numberIn(rescale, 0x0028, 0x1053), intercept: numberIn(rescale, 0x0028, 0x1052),
+  };
+}
+
+function monochromeFrame(image, raw, frame, pixels, groups) {
   const bitsAllocated = image.getBitsAllocated();
   const bitsStored = image.getBitsStored() || bitsAllocated;
   const signed = image.getPixelRepresentation() === 1;
-  const slope = image.getDataScaleSlope() || 1;
-  const intercept = image.getDataScaleIntercept() || 0;
+  const slope = groups.slope || image.getDataScaleSlope() || 1;
+  const intercept = groups.intercept !== null ? groups.intercept : image.getDataScaleIntercept() || 0;
   const view = new DataView(raw);
   const size = bitsAllocated / 8;
   const little = image.littleEndian !== false;
@@ -151,14 +201,16 @@ export function decodeDicom(buffer, frame) {
   const raw = image.getRawData(); // decompressed; palette colour becomes RGB
   const colour = image.getNumberOfSamplesPerPixel() === 3 || image.isPalette();
   const photometric = image.getPhotometricInterpretation() || "MONOCHROME2";
+  const groups = frameGroups(image, frame || 0);
   const result = {
     rows: rows, columns: columns, samples: colour ? 3 : 1,
-    center: colour ? 127.5 : image.getWindowCenter(), width: colour ? 256 : image.getWindowWidth(),
+    center: colour ? 127.5 : groups.width !== null ? groups.center : image.getWindowCenter(),
+    width: colour ? 256 : groups.width !== null ? groups.width : image.getWindowWidth(),
     invert: photometric === "MONOCHROME1",
     sop: sopInstanceUid(image),
     source: "file",
   };
-  result.values = colour ? colourFrame(image, raw, frame || 0, pixels) : monochromeFrame(image, raw, frame || 0, pixels);
+  result.values = colour ? colourFrame(image, raw, frame || 0, pixels) : monochromeFrame(image, raw, frame || 0, pixels, groups);
   return finish(result);
 }
 
