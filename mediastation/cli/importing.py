@@ -9,7 +9,6 @@ import click
 from mediastation.cli.context import Station, json_option, pass_station
 from mediastation.cli.progress import Progress
 from mediastation.cli.request import actor
-from mediastation.errors import InputError
 
 
 @click.group("import")
@@ -119,23 +118,9 @@ def import_list(station: Station, limit: int) -> None:
 
 def environment(station: Station) -> Any:
     """Where the import goes: the configured archive, the database, the receipts folder."""
-    from mediastation.jobs.model import worker_id
-    from mediastation.pacs.network import DicomNode
-    from mediastation.workflows.imports import ImportEnvironment
+    from mediastation.workflows.imports.station import import_environment
 
-    settings = station.settings
-    if settings.archive.kind != "dicom":
-        raise InputError("import needs a DICOM archive: set [archive] kind = \"dicom\" with its host, port and "
-                         "ae_title in station.toml")
-    price_list = station.path(settings.pricing.price_list)
-    return ImportEnvironment(
-        database=station.database(),
-        node=DicomNode(settings.archive.ae_title, settings.archive.host, settings.archive.port),
-        calling_ae=settings.station.ae_title, listen_port=settings.station.port, timeout=settings.archive.timeout,
-        station_name=settings.station.name, settings=settings.imports, folder=station.path(settings.imports.folder),
-        price_list=price_list if price_list.is_file() else None, uid_root=settings.station.uid_root,
-        owner=worker_id(settings.station.name), lease_seconds=settings.jobs.lease_seconds,
-    )
+    return import_environment(station.settings, station.home, station.database())
 
 
 def _scan_text(doc: dict[str, Any]) -> str:
