@@ -18,7 +18,7 @@ from pydicom.uid import RLELossless, generate_uid
 from mediastation.dicom.multiframe import FrameSlot, frame_rate, frame_slots, frame_values
 from mediastation.dicom.profiles import STD_GEN_CD, STD_GEN_DVD_J2K
 from mediastation.dicom.transcode import conform
-from mediastation.media import web_pixels
+from mediastation.media import web, web_pixels
 from support import multiframe as mf
 from support.viewer_disc import lay_out
 
@@ -176,3 +176,21 @@ def test_a_dynamic_series_is_one_stack_per_time_point_and_cines_carry_their_rate
     assert "25 fps" in plain and "20 fps" in plain and "[2/2]" in plain
     for stack in entries:  # the script-free page has a preview of every stack
         assert f'id="{stack["key"].lower()}"' in plain and stack["thumb"]
+
+
+def test_a_tight_budget_keeps_a_preview_of_every_stack(made, disc: Path, tmp_path: Path) -> None:
+    """Over budget, previews are dropped down to one per list entry: each time point and cine loop
+    of a series split into stacks keeps its own thumbnail."""
+    unlimited = _manifest(disc)
+    stacks = [s for st in unlimited["patients"][0]["studies"] for s in st["series"]]
+    thumbs = {s["thumb"] for s in stacks}
+    previews = [i["preview"] for s in stacks for i in s["images"]]
+    dropped = sum(web.blocks((disc / p).stat().st_size) for p in set(previews) - thumbs)
+    data = sum(web.blocks((disc / i["data"]).stat().st_size) for s in stacks for i in s["images"])
+    used = sum(web.blocks(p.stat().st_size) for p in disc.rglob("*")
+               if p.is_file() and p.relative_to(disc).parts[0] in ("IHE_PDI", "VIEWER", "INDEX.HTM"))
+    files = tuple(sorted((disc.parent / "src").rglob("IM1")))
+    tight = lay_out([_Study(files)], tmp_path / "tree", budget_bytes=used - data - dropped + 8 * web.SECTOR)
+    assert tight.report.decision == "picker" and tight.report.previews < len(previews)
+    kept = [s for st in _manifest(tight.root)["patients"][0]["studies"] for s in st["series"]]
+    assert len(kept) == len(stacks) and all(s["thumb"] and (tight.root / s["thumb"]).is_file() for s in kept)

@@ -600,7 +600,8 @@ class _Writer:
         drop embedded copies from the last series back."""
         if self.budget is None or self.used <= self.budget:
             return
-        thumbs = {s.thumb for s in series_list}
+        # the thumbnails the lists show: one per stack (time point, cine loop), not just per series
+        thumbs = {s.thumb for p in stacked(self._patients) for st in p.studies for s in st.series}
         for series, image, size in reversed(self.previews):
             if self.used <= self.budget:
                 break
