@@ -40,9 +40,21 @@ PERIOD = ("2026-11-01", "2026-11-30")
 GOOD_TRACKING, BAD_TRACKING = "RR123456785FI", "RR123456784FI"  # the second's S10 check digit is wrong
 
 
+ROBOT = """
+[[burners.devices]]
+name = "robot"
+kind = "robot-epson"
+path = "{home}/robot-hot"
+"""
+
+
 def _seed(home: Path) -> dict[str, object]:
-    """Three shipments to post (the last one for the refusals), one posted long ago (overdue), invoice lines of two payers in
+    """A disc robot beside the folder burner (its hot folder and TD Bridge's status file),Three shipments to post (the last one for the refusals), one posted long ago (overdue), invoice lines of two payers in
     November 2026, and a release of HETU's request in the disclosure log."""
+    with (home / "station.toml").open("a", encoding="utf-8") as config:
+        config.write(ROBOT)
+    (home / "robot-hot").mkdir()
+    (home / "robot-hot" / "TDBStatus.txt").write_text("[STATUS]\n", encoding="utf-8")
     database = open_database(f"sqlite:///{home / 'station.db'}", log_key=read_key_file(home / "disclosure.key"))
     try:
         settings = load_settings(home / "station.toml")
@@ -297,16 +309,43 @@ def test_the_log_api_answers_the_clis_documents(desk: DeskServer) -> None:
     assert client.get("/api/v1/log/verify").json() == run_json("log", "verify", home=desk.home)
 
 
+
+# -- devices --------------------------------------------------------------------------------------
+
+def test_the_devices_page_shows_the_burners_and_what_each_is_doing(desk: DeskServer, seeded: dict, visit) -> None:
+    client, csrf = _api(desk, "tech")
+    queued = client.post(f"/api/v1/requests/{seeded['request_id']}/exports", json_body={"medium": "cd",
+                                                                                      "burner": "folder"}, headers=csrf)
+    assert queued.status == 202, queued.text
+    job_id = queued.json()["job_id"]  # no worker in this desk: it waits for the folder burner
+    browser = visit()
+    browser.sign_in("tech")
+    browser.page.click('nav a[href="/devices"]')
+    folder = browser.page.locator('tr[data-burner="folder"]')
+    assert folder.locator(f'a[href="/jobs/{job_id}"]').count() == 1
+    robot = browser.page.locator('tr[data-burner="robot"]')
+    assert "TD Bridge status file present" in robot.inner_text()  # the robot's own state, from its status file
+    browser.assert_clean()
+    document = client.get("/api/v1/devices").json()
+    cli = run_json("devices", home=desk.home)
+    assert [d["device"] for d in document["devices"]] == [d["device"] for d in cli["devices"]]
+    assert [{k: b[k] for k in ("name", "kind", "device", "default")} for b in document["burners"]] == cli["burners"]
+    burners = {b["name"]: b for b in document["burners"]}
+    assert [j["job_id"] for j in burners["folder"]["jobs"]] == [job_id] and burners["robot"]["jobs"] == []
+    assert burners["robot"]["state"] == "blank"
+
+
 # -- roles and CSRF on every office route (docs/desk.md "Security") ---------------------------------
 # Each route with a person whose roles do not include it; the route's own `require(...)` is what
 # refuses (tried: `require()` in its module makes its case fail).
 WRONG_ROLE_PAGES = [("bill", "/shipments"), ("imp", "/shipments"), ("tech", "/billing"),
                     ("tech", "/billing/download?format=csv"), ("bill", "/log"),
-                    ("bill", f"/log/patients/{HETU}/report.pdf"), ("imp", "/log")]
+                    ("bill", f"/log/patients/{HETU}/report.pdf"), ("imp", "/log"), ("bill", "/devices")]
 WRONG_ROLE_API = [("bill", "GET", "/api/v1/shipments"), ("bill", "POST", "/api/v1/shipments/S-0000-0000/post"),
                   ("bill", "GET", "/api/v1/requests"), ("tech", "GET", "/api/v1/billing/lines"),
                   ("tech", "POST", "/api/v1/billing/lines/L-0000-0000/credit"),
-                  ("bill", "GET", f"/api/v1/log/patients/{HETU}"), ("bill", "GET", "/api/v1/log/verify")]
+                  ("bill", "GET", f"/api/v1/log/patients/{HETU}"), ("bill", "GET", "/api/v1/log/verify"),
+                  ("bill", "GET", "/api/v1/devices")]
 # Unsafe routes of a cookie session: without the session's token nothing happens (403).
 UNSAFE = [("tech", "/shipments/{shipment}/post", {"tracking": GOOD_TRACKING}),
           ("tech", "/api/v1/shipments/{shipment}/post", {"tracking": GOOD_TRACKING}),

@@ -32,15 +32,10 @@ def devices(station: Station) -> None:
 
 
 def burners(station: Station) -> list[dict[str, Any]]:
-    """The burners `export` can use here: the folder burner (always there: [burners] folder) and
-    each [[burners.devices]] entry; `default` marks the one `export` takes when none is named."""
-    section = station.settings.burners
-    entries = [{"name": e.name, "kind": e.kind, "device": e.device or e.path or None} for e in section.devices]
-    if not any(e["name"] == "folder" for e in entries):
-        entries.insert(0, {"name": "folder", "kind": "folder", "device": str(station.path(section.folder))})
-    default = next((e for e in entries if e["name"] == section.default), None) or next(
-        (e for e in entries if e["kind"] == section.default), None)
-    return [{**e, "default": e is default} for e in entries]
+    """The burners `export` can use here (workflows/devices.py)."""
+    from mediastation.workflows.devices import configured_burners
+
+    return configured_burners(station.settings.burners, station.path)
 
 
 @click.command()

@@ -1,3 +1,40 @@
 """The devices area's words in Finnish, Swedish and English (merged by mediastation/desk/i18n.py)."""
 
-LABELS: dict[str, dict[str, str]] = {"fi": {}, "sv": {}, "en": {}}
+LABELS: dict[str, dict[str, str]] = {
+    "fi": {
+        "dv_menu": "Laitteet", "dv_title": "Asemat, muistitikut ja polttimet", "dv_refresh": "Päivitä tilanne",
+        "dv_drives": "Asemat ja muistitikut", "dv_device": "Laite", "dv_kind": "Laji", "dv_model": "Malli",
+        "dv_medium": "Media", "dv_label": "Nimiö", "dv_action": "Asema tekee", "dv_no_drives": "Asemia tai muistitikkuja ei löytynyt.",
+        "dv_kind_optical": "Levyasema", "dv_kind_usb": "USB-muisti",
+        "dv_state_none": "Ei mediaa", "dv_state_blank": "Tyhjä", "dv_state_appendable": "Tietoa, tilaa lisätä",
+        "dv_state_closed": "Suljettu levy", "dv_state_unusable": "Ei käytettävissä",
+        "dv_do_export_queue": "Vientijonoon (tyhjä media)", "dv_do_import_scan": "Tuonti (ulkopuolinen media)",
+        "dv_do_none": "Ei mitään",
+        "dv_burners": "Polttimet ja robotit", "dv_robot_state": "Robotin tila", "dv_doing": "Työt",
+        "dv_default": "oletus", "dv_idle": "Vapaa", "dv_other_jobs": "Muut käynnissä olevat työt (tuonnit, siirrot)",
+    },
+    "sv": {
+        "dv_menu": "Enheter", "dv_title": "Enheter, USB-minnen och brännare", "dv_refresh": "Uppdatera läget",
+        "dv_drives": "Enheter och USB-minnen", "dv_device": "Enhet", "dv_kind": "Typ", "dv_model": "Modell",
+        "dv_medium": "Medium", "dv_label": "Etikett", "dv_action": "Stationen gör", "dv_no_drives": "Inga enheter eller USB-minnen hittades.",
+        "dv_kind_optical": "Skivenhet", "dv_kind_usb": "USB-minne",
+        "dv_state_none": "Inget medium", "dv_state_blank": "Tomt", "dv_state_appendable": "Data, plats kvar",
+        "dv_state_closed": "Stängd skiva", "dv_state_unusable": "Kan inte användas",
+        "dv_do_export_queue": "Till exportkön (tomt medium)", "dv_do_import_scan": "Import (externt medium)",
+        "dv_do_none": "Ingenting",
+        "dv_burners": "Brännare och robotar", "dv_robot_state": "Robotens läge", "dv_doing": "Jobb",
+        "dv_default": "standard", "dv_idle": "Ledig", "dv_other_jobs": "Andra pågående jobb (importer, överföringar)",
+    },
+    "en": {
+        "dv_menu": "Devices", "dv_title": "Drives, sticks and burners", "dv_refresh": "Refresh",
+        "dv_drives": "Drives and USB sticks", "dv_device": "Device", "dv_kind": "Kind", "dv_model": "Model",
+        "dv_medium": "Medium", "dv_label": "Label", "dv_action": "The station does", "dv_no_drives": "No drives or USB sticks found.",
+        "dv_kind_optical": "Disc drive", "dv_kind_usb": "USB stick",
+        "dv_state_none": "No medium", "dv_state_blank": "Blank", "dv_state_appendable": "Data, room for more",
+        "dv_state_closed": "Closed disc", "dv_state_unusable": "Unusable",
+        "dv_do_export_queue": "Export queue (blank medium)", "dv_do_import_scan": "Import (outside medium)",
+        "dv_do_none": "Nothing",
+        "dv_burners": "Burners and robots", "dv_robot_state": "Robot's state", "dv_doing": "Jobs",
+        "dv_default": "default", "dv_idle": "Idle", "dv_other_jobs": "Other live jobs (imports, transfers)",
+    },
+}
