@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 import re
 import time
 import uuid
@@ -23,8 +24,14 @@ from support.desk import PASSWORD, PEOPLE, Client, served
 from support.orthanc import OrthancServer
 from support.damaged_media import other_pixels
 from support.outside_media import outside_study, xorriso_iso
+from support.synthetic import synthetic_hetu
 
 HETU = "010594Y9032"
+
+
+def unknown_hetu() -> str:
+    """A synthetic HETU the shared test archive has not seen (the page must say it does not know it)."""
+    return synthetic_hetu(random.randrange(1_000_000, 3_649_999))
 EVIL = "<script>alert(1)</script>"
 LIMIT_MB = 1
 
@@ -267,7 +274,8 @@ def test_an_importer_imports_an_uploaded_iso_through_the_pages(world: Any, chrom
         assert len(page.query_selector_all(f'section[data-group="{kept_key}"] img')) == 2  # one picture a series
         width = page.evaluate("img => img.naturalWidth", page.query_selector(f'section[data-group="{kept_key}"] img'))
         assert width > 0
-        page.fill(f'input[name="hetu.{kept_key}"]', HETU)
+        hetu = unknown_hetu()
+        page.fill(f'input[name="hetu.{kept_key}"]', hetu)
         page.check(f'#use-{evil_key}-skip')
         page.click('button[name="action"][value="lookup"]')
         page.wait_for_selector(f'section[data-group="{kept_key}"] p.archive')
@@ -291,7 +299,7 @@ def test_an_importer_imports_an_uploaded_iso_through_the_pages(world: Any, chrom
     kept, evil = world["kept"], world["evil"]
     arrived = archived_under(pacs, kept.info.study_instance_uid)
     assert sorted(i["SOPInstanceUID"] for i in arrived) == sorted(kept.sop_instance_uids)
-    assert {i["PatientID"] for i in arrived} == {HETU}
+    assert {i["PatientID"] for i in arrived} == {hetu}
     assert {i["PatientName"] for i in arrived} == {"Mäkelä^Aino"}
     assert archived_under(pacs, evil.info.study_instance_uid) == []  # "do not import"
     job = run("jobs", "list", "--json", home=world["home"])
@@ -302,3 +310,42 @@ def test_an_importer_imports_an_uploaded_iso_through_the_pages(world: Any, chrom
     assert detail["result"]["operator"] == "imp"  # the signed-in person is the import's actor
     scan_id = scan_url.rsplit("/", 1)[1]
     assert not (world["home"] / "imports" / "desk" / scan_id / "upload").exists()  # removed when its import ended
+
+
+def test_the_api_scans_a_folder_under_a_root_and_imports_it_as_the_signed_in_person(world: Any, tmp_path: Path
+                                                                                      ) -> None:
+    desk, pacs, home = world["desk"], world["pacs"], world["home"]
+    client, csrf = signed_in(desk, "boss")  # admin holds every role
+    folder = world["root"] / "roots" / "api-disc"
+    study = outside_study(folder, "DICOM/ST1", patient_id=f"JOR-{uuid.uuid4().hex[:6]}", images=2)
+    answer = client.post("/api/v1/imports/scans", json_body={"source": "api-disc"}, headers={"X-CSRF-Token": csrf})
+    assert answer.status == 201, answer.text
+    scan = answer.json()
+    assert re.fullmatch(r"[0-9a-f]{20}", scan["scan_id"]) and scan["kind"] == "folder" and scan["actor"] == "boss"
+    (group,) = scan["patients"]
+    (found,) = group["studies"]
+    assert [s["instances"] for s in found["series_list"]] == [2]
+    assert client.get(f"/api/v1/imports/scans/{scan['scan_id']}").json()["scan_id"] == scan["scan_id"]
+    hetu = unknown_hetu()
+    refused = client.post("/api/v1/imports", json_body={"scan_id": scan["scan_id"], "map": {group["key"]: hetu}},
+                          headers={"X-CSRF-Token": csrf})
+    assert refused.status == 422 and refused.json()["error"]["code"] == "import_refused"  # the archive lacks a name
+    queued = client.post("/api/v1/imports", json_body={"scan_id": scan["scan_id"], "map": [f"{group['key']}={hetu}"],
+                                                       "names": {group["key"]: "Mäkelä^Aino"}},
+                         headers={"X-CSRF-Token": csrf})
+    assert queued.status == 202, queued.text
+    job_id = queued.json()["job_id"]
+    deadline = time.monotonic() + 180
+    while (job := client.get(f"/api/v1/jobs/{job_id}").json())["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.5)
+    assert job["state"] == "done", job
+    assert job["result"]["operator"] == "boss"
+    arrived = archived_under(pacs, study.info.study_instance_uid)
+    assert sorted(i["SOPInstanceUID"] for i in arrived) == sorted(study.sop_instance_uids)
+    assert {i["PatientID"] for i in arrived} == {hetu}
+    assert client.get(f"/api/v1/imports/scans/{scan['scan_id']}").json()["job_id"] == job_id
+    missing = client.post("/api/v1/imports", json_body={"scan_id": "f" * 20, "map": {"P1": HETU}},
+                          headers={"X-CSRF-Token": csrf})
+    assert missing.status == 404
+    assert (folder / "DICOM").is_dir()  # a folder source is the importer's: the desk removes only its uploads
