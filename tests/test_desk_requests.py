@@ -217,3 +217,14 @@ def test_a_failed_export_says_in_finnish_what_to_do(desk: DeskServer, tech) -> N
     assert 'data-failure="refused"' in page and "Uusi yritys ei auta" in page
     assert f'href="/requests/new?from={request_id}"' in page
     assert "HUSDEMO999: not found in the archive" in page
+
+
+def test_a_value_that_does_not_fit_is_named_in_the_persons_language(desk: DeskServer, tech) -> None:
+    """The request file's own problem texts are English (domain/request.py): the form says in the
+    person's language what to do and shows the English detail beside it, marked as English."""
+    client, _ = tech
+    answer = client.post("/requests/new", form=_form(client, action="check", **{
+        "destination.dicom_node.port": "104a", "destination.dicom_node.host": "pacs.example.fi"}))
+    assert answer.status == 422
+    problem = re.search(r'<section class="problems".*?</section>', answer.text, re.S).group(0)
+    assert "Portti</a>: arvo ei kelpaa tähän kenttään" in problem and '<span lang="en">(' in problem

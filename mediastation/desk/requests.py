@@ -123,7 +123,8 @@ def request_submit(request: Request, caller: Caller = Depends(technician)) -> Re
             return RedirectResponse(f"/requests/{added.request_id}", status_code=303)
         checked = check_request(text, context.policy)
     except InvalidRequestFile as invalid:
-        return _form_page(request, caller, state, problems=invalid.details.get("problems", []), status=422)
+        problems = [{**problem, "lang": "en"} for problem in invalid.details.get("problems", [])]
+        return _form_page(request, caller, state, problems=problems, status=422)
     return _form_page(request, caller, state, decision=checked.decision.to_json())
 
 
