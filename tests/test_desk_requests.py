@@ -217,6 +217,9 @@ def test_a_failed_export_says_in_finnish_what_to_do(desk: DeskServer, tech) -> N
     assert 'data-failure="refused"' in page and "Uusi yritys ei auta" in page
     assert f'href="/requests/new?from={request_id}"' in page
     assert "HUSDEMO999: not found in the archive" in page
+    home = client.get("/").text  # the home page lists it in words, and where a new release starts
+    assert f'<a href="/jobs/{job_id}">{job_id}</a> Vienti medialle {request_id}' in home
+    assert '<a class="button" href="/requests/new">Uusi pyyntö</a>' in home
 
 
 def test_a_value_that_does_not_fit_is_named_in_the_persons_language(desk: DeskServer, tech) -> None:
