@@ -1,4 +1,4 @@
-"""`mediastation fileset index` against DCMTK's `dcmmkdir +r -Pgp` on the same trees (issue 4).
+"""`mediastation fileset index` against DCMTK's `dcmmkdir +r -Pgp` on the same trees.
 
 Not a test: run it by hand, e.g. `nice .venv/bin/python benchmarks/fileset_vs_dcmmkdir.py`.
 It generates three trees of small synthetic CT images (generation is not timed), lays them out

@@ -1,4 +1,4 @@
-"""Speed of the offline viewer on a 500-image CT disc (issue 5).
+"""Speed of the offline viewer on a 500-image CT disc.
 
 Targets: the first image visible within 2 s of opening INDEX.HTM; scrolling through 100 images in
 under 10 s. Builds a synthetic CT series (512 x 512, 16-bit) laid out as on a medium, writes the web

@@ -141,7 +141,7 @@ class SenderSection(Section):
 
 
 class ExportSection(Section):
-    """How exports are composed (issue 4): profiles, folders, spanning (capacities: [burners])."""
+    """How exports are composed: profiles, folders, spanning (capacities: [burners])."""
 
     jobs: str = "{home}/jobs"
     # DVD and USB: STD-GEN-DVD-J2K / -JPEG; auto: the one under which the fewest instances need converting
@@ -162,7 +162,7 @@ class JobsSection(Section):
 
 
 class ImportSection(Section):
-    """[imports]: outside media into the archive (issue 7). `accession` without --accession: "blank"
+    """[imports]: outside media into the archive. `accession` without --accession: "blank"
     (IHE IRWF unscheduled import, the original kept in Original Attributes) or "keep"."""
 
     associations: Annotated[int, Field(ge=1, le=8)] = 2
@@ -198,7 +198,7 @@ class BurnerEntry(Section):
 
 
 class BurnersSection(Section):
-    """[burners]: the devices that write media (issue 6). Capacities in MB of 10^6 bytes, used where
+    """[burners]: the devices that write media. Capacities in MB of 10^6 bytes, used where
     the medium cannot be measured (robots); a drive reports its blank's own size."""
 
     default: str = "folder"         # burner name or kind used when `export` names none
@@ -230,7 +230,7 @@ class BurnersSection(Section):
 
 
 class ReportsSection(Section):
-    """[reports]: radiology reports on the media (issue 9). `folder`: where the RIS writes one
+    """[reports]: radiology reports on the media. `folder`: where the RIS writes one
     <ACCESSION>.pdf or .txt per study ("" = no folder); `missing`: a study without a report only
     warns or blocks the export; `sources`: asked in this order, the first that has a report wins."""
 

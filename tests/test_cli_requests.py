@@ -1,4 +1,4 @@
-"""Release requests and the disclosure log through the CLI with --json (issue 3's "done when")."""
+"""Release requests and the disclosure log through the CLI with --json."""
 
 from __future__ import annotations
 

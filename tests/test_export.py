@@ -1,4 +1,4 @@
-"""Export from the real Orthanc to verified ISO images (issue 4's "done when"), through the CLI."""
+"""Export from the real Orthanc to verified ISO images, through the CLI."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""IRWF coercion of imported instances (import_anchors.md §1.4, R-D1..R-D7, R-B2, R-B3, R-E2, R-E3)
+"""IRWF coercion of imported instances (R-D1..R-D7, R-B2, R-B3, R-E2, R-E3 of docs/import-requirements.md)
 and the store's pure decisions: presentation contexts (R-E1) and C-STORE statuses (R-E8)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reports on outside media reach the archive (issue 9 §5): an SR on the medium is imported like any
+"""Reports on outside media reach the archive: an SR on the medium is imported like any
 instance; a loose PDF the operator marks with `--report PATH=STUDY_UID` is stored as an Encapsulated
 PDF instance of that study under the local patient, once, and a wrong mark is refused before
 anything is sent."""

@@ -1,4 +1,4 @@
-"""`mediastation import scan|run` against a real Orthanc (issue 7's "done when"): what must arrive
+"""`mediastation import scan|run` against a real Orthanc: what must arrive
 arrives with the local identity and its original UIDs, what must not is reported with a reason,
 every file of the medium is accounted for once, an interrupted import finishes without duplicates
 and the import is billed once."""

@@ -1,4 +1,4 @@
-"""Reports that travel with the images (issue 9): finding, rendering and encapsulating them.
+"""Reports that travel with the images: finding, rendering and encapsulating them.
 
 Real parts only: studies from the sample generator, SR and Encapsulated PDF datasets built with
 pydicom, PDFs read back with poppler's `pdftotext`, instances checked by dicom3tools' `dciodvfy`.

@@ -1,4 +1,4 @@
-"""Import coercion (IHE IRWF, import_anchors.md §1.4, R-D1..R-D7) and the transcoding it may need.
+"""Import coercion (IHE IRWF; R-D1..R-D7 of docs/import-requirements.md) and the transcoding it may need.
 
 What changes in every imported instance:
 - Patient Name, Patient ID, Issuer of Patient ID (1.2.246.21 for a HETU), Birth Date and Sex
@@ -295,7 +295,7 @@ def _write_spliced(source: MediumFile, header: InstanceHeader, coercion: Coercio
 
     Only the handful of patient elements is encoded anew; every other element is copied byte for
     byte, so an instance costs a few element encodings instead of a whole dataset (the store's
-    CPU budget, issue 7). Files that already carry the sequences coercion extends go the pydicom way.
+    CPU budget). Files that already carry the sequences coercion extends go the pydicom way.
     """
     with source.open() as fp:
         head, rest = spliced_head(fp, coercion, syntax)

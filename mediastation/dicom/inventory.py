@@ -1,6 +1,6 @@
 """Inventory of an outside medium: every file classified, every instance grouped by patient and study.
 
-research/import_anchors.md:
+The requirements of docs/import-requirements.md:
 - R-A1: the union of the DICOMDIR's records and a full content scan; orphans and missing files are
   reported, the instance set is the same with or without the DICOMDIR.
 - R-A2: DICOMDIR offsets are never followed: every record of the Directory Record Sequence is read

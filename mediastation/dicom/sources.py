@@ -1,6 +1,6 @@
 """Reading an outside medium without mounting it and without running anything on it.
 
-An outside CD, DVD or USB stick is untrusted and read-only (import_anchors.md R-A6, R-A8): an ISO
+An outside CD, DVD or USB stick is untrusted and read-only (R-A6, R-A8 of docs/import-requirements.md): an ISO
 image or an optical device is read with pycdlib (ISO 9660, Joliet, Rock Ridge, UDF) without the
 kernel's help, a mounted stick is walked as a folder without following links, and zip/tar/gz
 archives found on the medium are read member by member in memory-bounded streams. Nothing is

@@ -2,7 +2,7 @@
 
 One table per language with the same keys (a test checks they are complete and carry the same
 placeholders), so a translator edits one file and no writer holds a sentence of its own.
-Terms follow `../shared/research/domain_fi.md` §7 and the source instruction (AC-numero,
+Terms follow HUS's Finnish usage and the source instruction (AC-numero,
 tutkimusnimike, luovutuspyyntö); the Swedish and English wording wants HUS translators' approval.
 
 Sentences about the medium take its noun in the case they need: `{m_nom}` levy / muistitikku,

@@ -1,6 +1,6 @@
 """Reconciling an outside medium's patients with local ones: pure rules, no files, no network.
 
-Rules (research/import_anchors.md, domain.md R18):
+Rules (docs/import-requirements.md, domain.md R18):
 - R-C1: group per patient, then per study; every group is reconciled on its own and only by the
   operator's explicit mapping (`--map KEY=HETU`); nothing is ever mapped automatically (R-C6).
 - R-C3: a group is the whole identity (ID, issuer, name, birth date); the same Patient ID under

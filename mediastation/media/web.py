@@ -1,4 +1,4 @@
-"""Web content of an export: the offline viewer and the data it shows (issue 5).
+"""Web content of an export: the offline viewer and the data it shows.
 
 `write_web_content` puts on the medium, next to the DICOM originals:
 
@@ -10,7 +10,7 @@
     IHE_PDI/SEnnnn/DAnnnnn.JS    embedded copy of each frame (while the space budget allows)
 
 Each study's radiology reports (PDFs the export has already put on the medium, e.g.
-REPORTS/R0000001.PDF) are linked from all three pages, next to the study (issue 9).
+REPORTS/R0000001.PDF) are linked from all three pages, next to the study.
 
 A page opened from a disc (file://) may not read files with fetch/XHR, so pixels reach the viewer
 as script files. Series are embedded whole, in study order, while the budget lasts; the rest are
@@ -657,7 +657,7 @@ def _stacks(series: SeriesEntry) -> list[SeriesEntry]:
 def _attach_reports(patients: list[PatientEntry], medium_root: Path,
                     reports: Mapping[str, Sequence[ReportLink]]) -> int:
     """Each study gets the links to its report files that are on the medium; a missing file shows
-    nothing rather than a broken link (issue 9). Returns how many were linked."""
+    nothing rather than a broken link. Returns how many were linked."""
     linked = 0
     for study in (study for patient in patients for study in patient.studies):
         study.reports = [link for link in reports.get(study.uid, ()) if (medium_root / link.medium_path).is_file()]

@@ -1,7 +1,7 @@
 """Association set-up shared by every DICOM service the station uses.
 
 TCP_NODELAY: pynetdicom sends each PDU in pieces; with Nagle's algorithm on, the peer's delayed ACK
-stalls every C-STORE by about 40 ms (research/feasibility.md §2: 100 files 6.3 s -> 0.9 s).
+stalls every C-STORE by about 40 ms (measured on loopback: 100 files 6.3 s with it, 0.9 s without).
 pynetdicom 3 has no option for it, so the socket factory is wrapped once, here.
 """
 

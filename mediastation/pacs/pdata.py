@@ -4,7 +4,7 @@ pynetdicom moves every PDU through its DUL thread (a queue, a state-machine even
 per PDU; a 512 x 512 CT image is about 32 PDUs at the common maximum PDU length of 16 KB), encodes
 each command set with pydicom, and pauses and resumes its association reactor around every
 request. Measured on one association into Orthanc: 73 instances/s where DCMTK's storescu sent
-170/s, and about 1.2 ms per C-FIND response (issue 7). `DirectAssociation` keeps pynetdicom for
+170/s, and about 1.2 ms per C-FIND response. `DirectAssociation` keeps pynetdicom for
 what it does well (negotiating, releasing and aborting the association, encoding and decoding
 identifiers) and does the rest itself while a batch lasts: the association reactor stays paused
 and the DUL thread stops reading the socket; command sets are encoded and parsed here (PS3.7 9.3,

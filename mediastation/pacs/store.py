@@ -1,12 +1,12 @@
 """C-STORE of imported instances to the archive: contexts from the inventory, parallel associations.
 
-research/import_anchors.md and feasibility.md §6:
+The requirements of docs/import-requirements.md:
 - R-E1: one presentation context per (SOP class, transfer syntax) found on the medium plus an
   uncompressed fallback per SOP class; at most 128 contexts per association, split by SOP class.
 - R-E2/R-E3: per instance, the syntax the archive accepted: as is, or decompressed (dicom.coerce).
 - R-E4: a SOP class the archive refuses is `rejected` for that instance only; the job goes on.
 - R-E6: associations are reused; 2 in parallel, each in a thread. Worker processes were used while
-  pynetdicom's per-PDU Python was the cost (feasibility.md §6); with requests written to the socket
+  pynetdicom's per-PDU Python was the cost; with requests written to the socket
   directly (pacs/pdata.py) threads were faster (17.6-19.2 s vs 18.5-22.4 s for 2,000 instances,
   three alternating runs) and spare a second interpreter's start-up and memory.
 - R-E7: data sets stream from the medium in 1 MB blocks: memory stays flat whatever the size.

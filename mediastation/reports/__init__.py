@@ -1,4 +1,4 @@
-"""Radiology reports (lausunnot) that travel with the images (issue 9).
+"""Radiology reports (lausunnot) that travel with the images.
 
 `sources` finds a study's report (a file the operator gives, the study's own SR / Encapsulated
 PDF / CDA instances, the folder the RIS fills), `render` makes every report a readable PDF, and

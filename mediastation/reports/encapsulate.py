@@ -1,4 +1,4 @@
-"""A report PDF as a DICOM Encapsulated PDF instance of its study (issue 9 §2, §5; PS3.3 A.45.1).
+"""A report PDF as a DICOM Encapsulated PDF instance of its study (PS3.3 A.45.1).
 
 A report that came as a file (the RIS folder, the operator, a loose PDF on an imported medium)
 joins its study as a new series (Modality DOC), so a PACS that imports the medium, or receives

@@ -1,4 +1,4 @@
-"""Every report as a readable PDF (issue 9 §2): what goes into REPORTS/ on the medium.
+"""Every report as a readable PDF ): what goes into REPORTS/ on the medium.
 
 - A PDF (the RIS's, the operator's, or one encapsulated in a DICOM instance) is passed on as it
   is, byte for byte: it is the signed original, and the browser's own viewer opens it.

@@ -1,4 +1,4 @@
-"""Where a study's radiology report comes from (issue 9 §1), and in what order they are asked.
+"""Where a study's radiology report comes from, and in what order they are asked.
 
 Sources, in the default precedence (`DEFAULT_ORDER`, `[reports] sources`):
 1. `given`: a file the operator names at export time (`--report ACCESSION=FILE`): chosen on

@@ -1,7 +1,7 @@
 """A private Orthanc (Debian's package) as the PACS for tests, started by hand on loopback.
 
 Configuration and storage live in one folder per server; nothing from /etc/orthanc is read and
-no plugin is loaded. research/feasibility.md §2: ready in ~0.2 s; `TCP_NODELAY=1` in Orthanc's
+no plugin is loaded. Ready in ~0.2 s; `TCP_NODELAY=1` in Orthanc's
 environment, or every C-STORE stalls ~40 ms (Debian's DCMTK keeps Nagle's algorithm on).
 Orthanc 1.10 cannot bind to one address: its DICOM port listens on all interfaces, its HTTP port
 answers loopback only (`RemoteAccessAllowed: false`).

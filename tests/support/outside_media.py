@@ -1,5 +1,5 @@
 """Outside media the way other hospitals and patients bring them, built from synthetic studies and
-pydicom's own test files (research/import_anchors.md §4): PDI trees with a DICOMDIR made by DCMTK's
+pydicom's own test files (the difficult cases of docs/import-requirements.md): PDI trees with a DICOMDIR made by DCMTK's
 dcmmkdir, ISO images by xorriso (Rock Ridge + Joliet) or pycdlib (plain ISO 9660, `;1` names),
 files without preamble, Big Endian, Deflate, compressed syntaxes, zip archives, viewers and HTML.
 """

@@ -1,7 +1,7 @@
 """A private PostgreSQL server for the tests: its own cluster in a temporary folder, on loopback.
 
 Debian's `postgresql` package provides the binaries; the packaged cluster is not used. initdb
-refuses to run as root, so the cluster belongs to the `postgres` user (research/feasibility.md §9).
+refuses to run as root, so the cluster belongs to the `postgres` user.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 `mediastation watch` / `mediastation devices` through insertions, one event at a time.
 
 Runs with Debian's /usr/bin/python3 (python3-gi, gir1.2-umockdev-1.0) and must itself run under
-`umockdev-wrapper` (feasibility.md §7); the station runs as a child in the project's venv and
+`umockdev-wrapper`; the station runs as a child in the project's venv and
 inherits the wrapper's LD_PRELOAD, so it sees only the fake devices and `/dev/sr0` reads the ISO.
 
     umockdev-wrapper /usr/bin/python3 umockdev_ctl.py --python VENV_PY --home DIR \
