@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import pytest
 
 from mediastation.audit import messages as m
 from mediastation.cli.demo import demo_request, sample_archive
@@ -109,6 +116,43 @@ def test_the_worker_reports_its_start_and_stop(tmp_path: Path, repository: Rsysl
     roots = [parsed(msg) for msg in repository.messages(count=2)]
     assert [(event(r), r.find("EventIdentification/EventTypeCode").get("csd-code")) for r in roots] == [
         ("110100", "110120"), ("110100", "110121")]
+
+
+@pytest.mark.parametrize("command", [("worker",), ("serve", "--no-worker", "--port", "0")], ids=["worker", "serve"])
+def test_the_worker_and_the_desk_keep_sending_while_they_run(tmp_path: Path, repository: Rsyslog,
+                                                             command: tuple[str, ...]) -> None:
+    """The repository is down when the process starts: its Application Start waits, the process
+    tries again after the back-off and sends it while it still runs, then its stop at exit; in
+    order, once."""
+    home, _ = station(tmp_path, repository)
+    repository.stop()
+    log = tmp_path / "stderr.log"
+    with log.open("w") as err:
+        process = subprocess.Popen([sys.executable, "-m", "mediastation", "--home", str(home), *command],
+                                   stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **ENV})
+    try:
+        deadline = time.monotonic() + 60
+        while not run_json("audit", "status", home=home)["failures"]:  # it tried while the repository was down
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        repository.start()
+        (started,) = [parsed(msg) for msg in repository.messages(count=1, timeout=60)]
+        assert process.poll() is None  # sent by the running process, not by its exit
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    # the stop goes at exit; should rsyslog not confirm that batch (under load it now and then
+    # answers a close with a broken record), a later command sends it: nothing lost, nothing twice
+    for _ in range(5):
+        if json.loads(run("audit", "flush", "--json", home=home).stdout)["waiting"] == 0:
+            break
+    roots = [started, *[parsed(msg) for msg in repository.messages(count=2)[1:]]]
+    application = command[0] if command[0] == "worker" else "desk"
+    assert [(event(r), r.find("EventIdentification/EventTypeCode").get("csd-code"),
+             r.find("ActiveParticipant").get("UserName")) for r in roots] == [
+        ("110100", "110120", application), ("110100", "110121", application)], log.read_text()
+    assert len(repository.messages(count=3, timeout=1.0)) == 2
+    assert "Traceback" not in log.read_text() and "wait for the repository" in log.read_text()
 
 
 def test_a_desk_sign_in_reaches_the_repository(tmp_path: Path, repository: Rsyslog) -> None:

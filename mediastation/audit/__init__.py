@@ -5,5 +5,6 @@
     outbox.py    the durable outbox: messages written in the same transaction as what they describe
     trail.py     the station's events as messages into the outbox (every disclosure entry included)
     sender.py    the outbox to the repository, in order and once, with back-off while it is down
+    background.py  the thread that keeps sending while `worker` or `serve` runs
     anchors.py   the disclosure log's chain values as the repository holds them (`log verify --against`)
 """

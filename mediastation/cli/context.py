@@ -138,6 +138,20 @@ class Station:
                    "they go with the next command or `mediastation audit flush`")
         return result
 
+    def keep_sending_audit(self) -> Any:
+        """For a command that runs until stopped (`worker`, `serve`): a started thread that sends the
+        outbox while it runs (mediastation/audit/background.py); None when audit is off. Stop it
+        before the command ends: the send at exit (`close`) takes what is left."""
+        from mediastation.audit.background import BackgroundSender
+        from mediastation.audit.sender import endpoint, flush, sender_id
+
+        target = endpoint(self.settings.audit, self.home)
+        if target is None:
+            return None
+        database, owner = self.database(), sender_id(self.settings.station.name) + "/background"
+        return BackgroundSender(lambda: flush(database, target, owner=owner, budget_seconds=5.0),
+                                announce=stderr).start()
+
     def emit(self, document: dict[str, Any], text: str | None = None) -> None:
         """Print the result: one JSON document with --json, else the human text."""
         if self.json:

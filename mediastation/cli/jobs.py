@@ -70,21 +70,34 @@ def worker(station: Station, once: bool) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     stderr(f"worker {runner.owner}: serving {', '.join(sorted(runner.handlers))} jobs")
-    audited(station, runner)
+    sender = audited(station, runner, "worker")
     try:
         report = runner.run(once=once)
     finally:
-        station.audit_trail().application(station.database(), started=False, application="worker", launcher=actor(None))
+        stop_audited(station, sender, "worker")
     document = {"worker": runner.owner, **report.to_json()}
     station.emit(document, f"worker {runner.owner}: done {len(report.done)}, failed {len(report.failed)}, "
                            f"cancelled {len(report.cancelled)}, lost {len(report.lost)}")
 
 
-def audited(station: Station, runner: Any) -> None:
-    """The worker's start as an audit event; while it runs it keeps sending the audit outbox."""
-    station.audit_trail().application(station.database(), started=True, application="worker", launcher=actor(None))
-    if station.settings.audit.host:
-        runner.between = lambda: station.send_audit(budget_seconds=5.0)
+def audited(station: Station, runner: Any, application: str) -> Any:
+    """The process's start as an audit event (Application Activity), and the thread that keeps
+    sending the outbox while it runs (None when audit is off); a worker's `runner` nudges it after
+    each job, so a job's messages leave before the next job starts."""
+    station.audit_trail().application(station.database(), started=True, application=application,
+                                      launcher=actor(None))
+    sender = station.keep_sending_audit()
+    if sender is not None and runner is not None:
+        runner.between = sender.nudge
+    return sender
+
+
+def stop_audited(station: Station, sender: Any, application: str) -> None:
+    """The process's stop as an audit event; the thread ends and the send at exit takes the rest."""
+    if sender is not None:
+        sender.stop()
+    station.audit_trail().application(station.database(), started=False, application=application,
+                                      launcher=actor(None))
 
 
 @click.group()

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from mediastation.cli.context import Station, json_option, pass_station, stderr
+from mediastation.cli.jobs import audited, stop_audited
 
 WORKER_STOP_SECONDS = 30  # a worker finishes the stage at hand after SIGTERM; then it is killed (the job resumes)
 
@@ -74,6 +75,10 @@ def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
         worker.wait()
 
 
+def _after_graceful_stop(signum: int, _frame: Any) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C or SIGTERM while stopping stops at once
+
+
 @click.command()
 @click.option("--host", help="Address to listen on (default: [desk] host, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default: [desk] port, 8420; 0 = a free port).")
@@ -112,6 +117,12 @@ def serve(station: Station, host: str | None, port: int | None, no_worker: bool)
         click.echo(f"desk: {url}  (Ctrl-C stops it)")
     sys.stdout.flush()
     worker = None if no_worker or not settings.worker else _start_worker(station)
+    sender = audited(station, None, "desk")  # the desk's start and stop as audit events; its outbox sent meanwhile
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # uvicorn stops gracefully on these, then restores the handler it found and raises the signal
+        # again: with the default one the process died there, before the worker's stop and the
+        # desk's Application Stop below; with this one the command ends its own way.
+        signal.signal(signum, _after_graceful_stop)
     try:
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                                timeout_graceful_shutdown=5, **tls))
@@ -120,3 +131,4 @@ def serve(station: Station, host: str | None, port: int | None, no_worker: bool)
         sock.close()
         if worker is not None:
             _stop_worker(worker)
+        stop_audited(station, sender, "desk")
