@@ -349,3 +349,41 @@ def test_the_api_scans_a_folder_under_a_root_and_imports_it_as_the_signed_in_per
                           headers={"X-CSRF-Token": csrf})
     assert missing.status == 404
     assert (folder / "DICOM").is_dir()  # a folder source is the importer's: the desk removes only its uploads
+
+
+FIREFOX = Path("/usr/bin/firefox-esr")
+FIREFOX_CHECK = Path(__file__).parent / "firefox" / "import_check.js"
+
+
+def test_firefox_esr_imports_an_uploaded_iso_through_the_pages(world: Any, tmp_path: Path) -> None:
+    """The importer's flow in Debian's firefox-esr (puppeteer-core from tests/firefox, `make npm`),
+    with a disc of its own (another import than Chromium's)."""
+    import shutil
+    import subprocess
+
+    if not FIREFOX.exists():
+        pytest.skip("Debian's firefox-esr is not installed (apt-get install firefox-esr)")
+    if shutil.which("node") is None or not (FIREFOX_CHECK.parent / "node_modules" / "puppeteer-core").is_dir():
+        pytest.skip("node or puppeteer-core is missing: `make npm` (npm ci --prefix tests/firefox)")
+    tag = uuid.uuid4().hex[:6]
+    kept = outside_study(tmp_path / "disc", "DICOM/ST1", patient_id=f"JOR-{tag}-1", patient_name="Koski^Kalle",
+                         images=2)
+    other = outside_study(tmp_path / "disc", "DICOM/ST2", patient_id=f"JOR-{tag}-2", patient_name=EVIL, images=1)
+    image = xorriso_iso(tmp_path / "disc", tmp_path / "firefox.iso")
+    hetu = unknown_hetu()
+    done = subprocess.run(["node", str(FIREFOX_CHECK), world["desk"].url, "imp", PASSWORD, str(image), "Koski^Kalle",
+                           hetu, "Koski^Kaarlo", str(FIREFOX)], capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout)
+    assert seen["afterSignIn"] == "/imports/new" and re.fullmatch(r"/imports/[0-9a-f]{20}", seen["scanPage"])
+    assert sorted(g["name"] for g in seen["groups"]) == sorted(["Koski^Kalle", EVIL])  # the name as text
+    assert [g["pictures"] for g in seen["groups"] if g["name"] == "Koski^Kalle"] == [1]
+    assert seen["jobPage"].startswith("/jobs/") and seen["jobState"] == "done", seen
+    assert seen["receipt"] == f"{seen['jobPage']}/files/receipt.pdf"
+    origin = urlparse(world["desk"].url).netloc
+    assert all(urlparse(url).netloc == origin for url in seen["requests"] if url.startswith("http"))
+    assert seen["dialogs"] == [] and seen["errors"] == []
+    arrived = archived_under(world["pacs"], kept.info.study_instance_uid)
+    assert sorted(i["SOPInstanceUID"] for i in arrived) == sorted(kept.sop_instance_uids)
+    assert {(i["PatientID"], i["PatientName"]) for i in arrived} == {(hetu, "Koski^Kaarlo")}
+    assert archived_under(world["pacs"], other.info.study_instance_uid) == []
