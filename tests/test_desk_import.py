@@ -183,6 +183,12 @@ def test_an_upload_over_the_limit_is_refused_without_being_stored(world: Any) ->
     time.sleep(0.5)
     assert uploads(home) == []
     assert stored_anywhere(home, too_big) == []
+    # a file that is no medium is refused and not kept either
+    scans = set((home / "imports" / "desk").glob("*/scan.json"))
+    status, text = _raw(desk.url, "/api/v1/imports/uploads?name=setup.exe", b"MZ" + bytes(5000),
+                        cookie=_cookie(client), headers={"X-CSRF-Token": csrf})
+    assert status == 422 and json.loads(text)["error"]["code"] == "medium_unreadable", text
+    assert uploads(home) == [] and set((home / "imports" / "desk").glob("*/scan.json")) == scans
     # and an upload under the limit is taken (the limit is the limit, not "no uploads")
     status, text = _raw(desk.url, "/api/v1/imports/uploads?name=outside.iso", world["iso"].read_bytes(),
                         cookie=_cookie(client), headers={"X-CSRF-Token": csrf})
