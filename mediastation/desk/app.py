@@ -62,12 +62,13 @@ def _page_error(request: Request, status: int, heading_key: str, message: str) -
 
 def create_app(context: DeskContext) -> Any:
     """The desk for one station; `context` holds its home, settings and database."""
-    from mediastation.desk import (admin, billing, devices, home, imports, jobs, log, requests, session, shipments,
+    from mediastation.desk import (admin, billing, devices, home, imports, jobs, requests, session, shipments,
                                    transfers)
+    from mediastation.desk import log as disclosure_log  # not `log`: the error handlers below log with `log`
 
     app = FastAPI(title="mediastation desk", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.desk = context
-    pages = (session, home, requests, jobs, transfers, imports, shipments, billing, log, devices, admin)
+    pages = (session, home, requests, jobs, transfers, imports, shipments, billing, disclosure_log, devices, admin)
     for module in pages:
         app.include_router(module.router)
     app.state.menu = tuple(item for module in pages for item in getattr(module, "MENU", ()))

@@ -1,3 +1,43 @@
 """The admin area's words in Finnish, Swedish and English (merged by mediastation/desk/i18n.py)."""
 
-LABELS: dict[str, dict[str, str]] = {"fi": {}, "sv": {}, "en": {}}
+LABELS: dict[str, dict[str, str]] = {
+    "fi": {
+        "ad_menu": "Ylläpito", "ad_title": "Ylläpito", "ad_users": "Käyttäjät ja roolit", "ad_roles": "Roolit",
+        "ad_token": "API-avain", "ad_disabled": "Ei käytössä", "ad_locked": "Lukittu {until} asti", "ad_active": "Käytössä",
+        "ad_disable": "Poista käytöstä", "ad_disable_user": "Poista käyttäjä {name} käytöstä",
+        "ad_add": "Lisää käyttäjä", "ad_password_again": "Salasana uudelleen", "ad_add_button": "Lisää",
+        "role_technician": "Kuvaluovuttaja", "role_importer": "Tuoja", "role_billing": "Laskutus",
+        "role_admin": "Pääkäyttäjä",
+        "ad_prices": "Voimassa oleva hinnasto", "ad_file": "Tiedosto", "ad_in_force": "voimassa {span}",
+        "ad_seller": "Myyjä", "ad_code": "Koodi", "ad_price": "Hinta", "ad_cost_centre": "Kustannuspaikka",
+        "ad_exempt": "Maksuton maksajaluokille",
+        "ad_settings": "Asetukset (vain luku)",
+        "ad_settings_intro": "Voimassa olevat asetukset: {file} oletuksineen (kuten `mediastation config show`). Muutokset tehdään tiedostoon.",
+    },
+    "sv": {
+        "ad_menu": "Administration", "ad_title": "Administration", "ad_users": "Användare och roller", "ad_roles": "Roller",
+        "ad_token": "API-nyckel", "ad_disabled": "Avstängd", "ad_locked": "Låst till {until}", "ad_active": "Aktiv",
+        "ad_disable": "Stäng av", "ad_disable_user": "Stäng av användaren {name}",
+        "ad_add": "Lägg till användare", "ad_password_again": "Lösenordet igen", "ad_add_button": "Lägg till",
+        "role_technician": "Bildutlämnare", "role_importer": "Importör", "role_billing": "Fakturering",
+        "role_admin": "Administratör",
+        "ad_prices": "Gällande prislista", "ad_file": "Fil", "ad_in_force": "gäller {span}",
+        "ad_seller": "Säljare", "ad_code": "Kod", "ad_price": "Pris", "ad_cost_centre": "Kostnadsställe",
+        "ad_exempt": "Avgiftsfritt för betalarkategorier",
+        "ad_settings": "Inställningar (endast läsning)",
+        "ad_settings_intro": "Gällande inställningar: {file} med standardvärden (som `mediastation config show`). Ändringar görs i filen.",
+    },
+    "en": {
+        "ad_menu": "Admin", "ad_title": "Administration", "ad_users": "Users and roles", "ad_roles": "Roles",
+        "ad_token": "API token", "ad_disabled": "Disabled", "ad_locked": "Locked until {until}", "ad_active": "Active",
+        "ad_disable": "Disable", "ad_disable_user": "Disable user {name}",
+        "ad_add": "Add a user", "ad_password_again": "Password again", "ad_add_button": "Add",
+        "role_technician": "Technician", "role_importer": "Importer", "role_billing": "Billing",
+        "role_admin": "Administrator",
+        "ad_prices": "The price list in force", "ad_file": "File", "ad_in_force": "in force {span}",
+        "ad_seller": "Seller", "ad_code": "Code", "ad_price": "Price", "ad_cost_centre": "Cost centre",
+        "ad_exempt": "Free for payer categories",
+        "ad_settings": "Settings (read-only)",
+        "ad_settings_intro": "The settings in force: {file} with every default filled in (as `mediastation config show`). Change them in the file.",
+    },
+}
