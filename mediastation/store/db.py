@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -20,9 +20,6 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mediastation.errors import ConfigError, DatabaseError
-
-if TYPE_CHECKING:
-    from mediastation.store.disclosures import DisclosureObserver
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 REVISION_LINE = re.compile(r"^(revision|down_revision)\s*=\s*(.+)$", re.MULTILINE)
@@ -58,7 +55,7 @@ class Database:
     engine: Engine
     sessions: sessionmaker[Session]
     log_key: bytes | None = field(default=None, repr=False)
-    audit: "DisclosureObserver | None" = None
+    audit: Any = None  # a store/disclosures.DisclosureObserver (typed there: the log's module builds on this one)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from mediastation.pacs.network import DicomNode
     from mediastation.pacs.store import StoreOutcome
     from mediastation.store.imports import ImportFileRow, ImportRepository
-    from mediastation.workflows.imports.verify import Collected
+    from mediastation.errors import PacsError
+    from mediastation.pacs.commitment import CommitmentResult
+    from mediastation.pacs.lookup import ArchivedInstance
 
 ProgressFn = Callable[[int, int | None, str], None]
 # a failed file whose reason starts with one of these failed at the archive: the run exits 3
@@ -166,6 +168,17 @@ class Clock:
         now = time.monotonic()
         self.timings[stage] = round(self.timings.get(stage, 0.0) + now - self._last, 3)
         self._last = now
+
+
+@dataclass
+class Collected:
+    """What the archive said after the store (workflows/imports/verify.py collects it): its
+    instances of the series looked up, the commitment outcome, and the error that stopped the
+    look-ups (the instances then stay unverified)."""
+
+    archived: dict[str, ArchivedInstance] = field(default_factory=dict)
+    commitment: CommitmentResult | dict[str, Any] | None = None
+    error: PacsError | None = None
 
 
 @dataclass

@@ -35,22 +35,12 @@ from mediastation.pacs.lookup import ArchivedInstance, ArchiveQuery
 from mediastation.store.imports import FileUpdate
 from mediastation.workflows.imports.precheck import compare_archived
 from mediastation.workflows.imports.reports import reason_for
-from mediastation.workflows.imports.types import ImportRun, Verified
+from mediastation.workflows.imports.types import Collected, ImportRun, Verified
 
 # instances per storage-commitment request made during the store: Orthanc stores more slowly while it
 # commits, and fewer, larger requests slowed it least (measured: every series at once, store +30 %)
 COMMIT_EVERY = 500
 SeriesKey = tuple[str, str]  # (Study Instance UID, Series Instance UID)
-
-
-@dataclass
-class Collected:
-    """What the archive said: its instances of the series looked up, the commitment outcome, and
-    the error that stopped the look-ups (the instances then stay unverified)."""
-
-    archived: dict[str, ArchivedInstance] = field(default_factory=dict)
-    commitment: CommitmentResult | dict[str, Any] | None = None
-    error: PacsError | None = None
 
 
 class OverlappedVerifier:
