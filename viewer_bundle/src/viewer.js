@@ -313,7 +313,8 @@ function showImage(index) {
   const token = ++app.token;
   const image = entry.series.images[index];
   if (!app.cache.has(cacheKey(entry, image))) setStatus("loading");
-  message(app.cache.has(cacheKey(entry, image)) ? "" : t("loading"));
+  // a playing cine keeps its last frame on screen while the next loads: no flashing message
+  message(app.cache.has(cacheKey(entry, image)) || app.playing ? "" : t("loading"));
   getImage(entry, image).then(function (decoded) {
     if (token !== app.token) return;
     const keep = app.renderedKey === entry.series.key;
@@ -421,7 +422,9 @@ function loadOriginal(image) {
 
 function prefetch(entry, index) {
   const images = entry.series.images;
-  const wanted = [index + 1, index + 2, index - 1].filter(function (i) { return i >= 0 && i < images.length; });
+  // a playing cine reads further ahead, round the loop's end
+  const wanted = (app.playing ? [1, 2, 3, 4, 5, 6].map(function (d) { return (index + d) % images.length; })
+    : [index + 1, index + 2, index - 1]).filter(function (i) { return i >= 0 && i < images.length && i !== index; });
   let chain = Promise.resolve();
   wanted.forEach(function (i) {
     chain = chain.then(function () {
