@@ -133,16 +133,21 @@ def time_storescu(data: Path, work: Path, files: int) -> float:
     return elapsed
 
 
+def station_home(home: Path, pacs: OrthancServer) -> list[str]:
+    """A station home whose [archive] is `pacs` (storage commitment on the port it knows); its CLI."""
+    cli = [sys.executable, "-m", "mediastation", "--home", str(home)]
+    subprocess.run([*cli, "init", "--archive-host", "127.0.0.1", "--archive-port", str(pacs.dicom_port),
+                    "--archive-ae", "HUSPACS"], check=True, capture_output=True, cwd=REPO)
+    config = home / "station.toml"
+    config.write_text(config.read_text().replace("port = 11112", f"port = {pacs.station_port}"))
+    return cli
+
+
 def time_import(data: Path, work: Path, files: int) -> tuple[float, dict, TreeRss]:
     work.mkdir(parents=True, exist_ok=True)
     station_port = free_port()
     with OrthancServer(ae_title="HUSPACS", station_port=station_port, folder=work / "orthanc-import") as pacs:
-        home = work / "home"
-        cli = [sys.executable, "-m", "mediastation", "--home", str(home)]
-        subprocess.run([*cli, "init", "--archive-host", "127.0.0.1", "--archive-port", str(pacs.dicom_port),
-                        "--archive-ae", "HUSPACS"], check=True, capture_output=True, cwd=REPO)
-        config = home / "station.toml"
-        config.write_text(config.read_text().replace("port = 11112", f"port = {station_port}"))
+        cli = station_home(work / "home", pacs)
         started = time.perf_counter()
         process = subprocess.Popen([*cli, "import", "run", str(data), "--map", f"P1={HETU}", "--name",
                                     "P1=Mäkelä^Aino", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
