@@ -199,6 +199,9 @@ def test_a_newcomer_releases_a_cd_reading_only_the_screens(desk: DeskServer, vis
     page.get_by_role("link", name="Uusi pyyntö", exact=True).first.click()
     page.get_by_label("Nimi (Sukunimi^Etunimi)").fill("Mäkelä^Aino")
     page.get_by_label("Henkilötunnus").fill("010594Y9032")
+    page.get_by_label("Henkilötunnus").press("Enter")  # Enter checks the form (it does not add a study row)
+    assert page.locator("section.decision").get_attribute("data-decision") == "refused"
+    assert page.locator('[name="studies.2.accession_number"]').count() == 0
     page.get_by_label("Tutkimus 1: AC-numero").fill("HUSDEMO001")
     page.get_by_label("Tutkimus 2: AC-numero").fill("HUSDEMO002")
     page.get_by_role("button", name="Hae tutkimusten tiedot arkistosta").click()
