@@ -42,7 +42,8 @@ def series_of(inventory: Inventory) -> list[SeriesSummary]:
     """Every series of the medium's instances (copies counted once), in the inventory's order."""
     found: dict[tuple[str, str, str], list[int]] = {}
     for seq, item in enumerate(inventory.files):
-        if item.header is None or not item.patient_key or not item.sendable and item.reason != "duplicate_conflict":
+        shown = item.sendable or item.reason == "duplicate_conflict"  # a second copy is not a second image
+        if item.header is None or not item.patient_key or not shown:
             continue
         key = (item.patient_key, item.header.study_instance_uid, item.header.series_instance_uid)
         found.setdefault(key, []).append(seq)
@@ -108,6 +109,8 @@ def archive_patients(env: ImportEnvironment, hetus: list[str]) -> tuple[dict[str
     try:
         with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
             found = {hetu: query.patient(hetu) for hetu in wanted}
-    except MediaStationError as error:
+    except MediaStationError as error:  # the archive did not answer: the page says so, the import would too
         return {}, error.message
+    except OSError as error:
+        return {}, f"archive {env.node.ae_title} at {env.node.host}:{env.node.port}: {error.strerror or error}"
     return {hetu: KnownPatient(hetu, p.name, p.birth_date) if p else None for hetu, p in found.items()}, ""
