@@ -189,12 +189,23 @@ function monochromeFrame(image, raw, frame, pixels, groups) {
   return values;
 }
 
-/** An original DICOM file (ArrayBuffer) through daikon; `frame` counts from 0. */
-export function decodeDicom(buffer, frame) {
+/** An original DICOM file (ArrayBuffer) parsed by daikon, for `decodeParsed`. */
+export function parseDicom(buffer) {
   const daikon = window.daikon;
   const image = daikon.Series.parseImage(new DataView(buffer));
   if (!image) throw new Error("not a DICOM file: " + daikon.Series.parserError);
   if (!image.hasPixelData()) throw new Error("no pixel data");
+  return image;
+}
+
+/** An original DICOM file (ArrayBuffer) through daikon; `frame` counts from 0. */
+export function decodeDicom(buffer, frame) {
+  return decodeParsed(parseDicom(buffer), frame);
+}
+
+/** Frame `frame` (from 0) of a parsed original; daikon decompresses the pixel data once, on the
+ *  first call, so further frames of the same image cost only their own conversion. */
+export function decodeParsed(image, frame) {
   const rows = image.getRows();
   const columns = image.getCols();
   const pixels = rows * columns;

@@ -9,7 +9,7 @@
 
 import { LANGUAGES, PRESETS, date, personName, pickLanguage, text } from "./i18n.js";
 import { loadScript, onDisc, preferredCase, setImageSource, setPreferredCase } from "./loader.js";
-import { decodeDicom, decodeEmbedded } from "./decode.js";
+import { decodeEmbedded, decodeParsed, parseDicom } from "./decode.js";
 import { Renderer } from "./render.js";
 import { FileIndex, collectDropped, readFile } from "./files.js";
 
@@ -37,6 +37,7 @@ const app = {
   loading: new Map(),
   files: new FileIndex(),
   tool: "window",
+  original: null,      // {file, image}: the original DICOM file parsed last (daikon)
   windowSet: false,    // the user set a window (drag or preset): it stays while scrolling
   playing: null,       // {timer, start, from, rate} while a cine plays
   decoder: null,
@@ -414,9 +415,16 @@ function loadOriginal(image) {
       error.notFound = true;
       throw error;
     }
-    return readFile(file);
-  }).then(function (buffer) {
-    return decodeDicom(buffer, image.frame || 0);
+    // the last file read stays parsed (and decompressed, by daikon, once): the next frame of a
+    // multi-frame original, a cine loop above all, is not read and decoded again
+    if (app.original && app.original.file === file) return app.original.image;
+    return readFile(file).then(function (buffer) {
+      const parsed = parseDicom(buffer);
+      app.original = { file: file, image: parsed };
+      return parsed;
+    });
+  }).then(function (parsed) {
+    return decodeParsed(parsed, image.frame || 0);
   });
 }
 
@@ -459,6 +467,7 @@ function onPicked(event) {
   Array.prototype.forEach.call(event.target.files || [], function (file) { app.files.add(file); });
   app.cache.clear();
   app.cacheBytes = 0;
+  app.original = null;
   if (app.open) showImage(app.index);
 }
 
