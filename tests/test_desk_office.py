@@ -29,7 +29,7 @@ from mediastation.workflows.billing import bill_event, load_price_list
 from mediastation.workflows.requests import add_request, record_release
 from mediastation.workflows.shipments import create_shipment, post, today
 from mediastation.config import load_settings, release_policy
-from support.cli import EXAMPLES, run, run_json
+from support.cli import EXAMPLES, run_json
 from support.browser import SERIOUS, axe, chromium_browser, visits
 from support.desk import PASSWORD, Client, DeskServer, make_home, served
 
@@ -384,6 +384,41 @@ def test_the_users_api_answers_the_clis_documents(desk: DeskServer) -> None:
     assert twice.status == 422 and "exists" in twice.json()["error"]["message"]
     assert client.post("/api/v1/users/biller2/disable", headers=csrf).json()["disabled"] is True
     assert client.post("/api/v1/users/nobody/disable", headers=csrf).status == 404
+
+
+
+# -- accessibility --------------------------------------------------------------------------------
+
+def test_every_office_page_has_no_serious_accessibility_violation(desk: DeskServer, seeded: dict, visit) -> None:
+    browser = visit()
+    browser.sign_in("boss")  # admin holds every role
+    pages = {}
+    for path in ("/", "/shipments", "/billing", f"/billing?from={PERIOD[0]}&to={PERIOD[1]}", "/log", f"/log?hetu={HETU}",
+                 "/log?hetu=010594Y9033", "/devices", "/admin"):
+        browser.go(path)
+        pages[path] = axe(browser.page)
+    browser.go("/shipments")
+    prepared = browser.page.locator('section[data-section="prepared"] tr[data-shipment]').first
+    prepared.locator('input[name="tracking"]').fill(BAD_TRACKING)
+    prepared.locator("form.post button").click()
+    assert browser.page.locator("#shipment-error").count() == 1
+    pages["/shipments (refused)"] = axe(browser.page)
+    browser.go(f"/billing?from={PERIOD[0]}&to={PERIOD[1]}")
+    line = browser.page.locator("form.credit").first
+    line.locator('input[name="reason"]').fill("   ")
+    line.locator("button").click()
+    assert browser.page.locator("#billing-error").count() == 1
+    pages["/billing (refused)"] = axe(browser.page)
+    browser.go("/admin")
+    browser.page.fill("#new-name", "bad name!")
+    browser.page.locator('form.add-user input[name="roles"]').first.check()
+    browser.page.fill("#new-password", PASSWORD)
+    browser.page.fill("#new-password-again", PASSWORD)
+    browser.page.click('form.add-user button[type="submit"]')
+    assert browser.page.locator("#admin-error").count() == 1
+    pages["/admin (refused)"] = axe(browser.page)
+    serious = {path: [v for v in found if v["impact"] in SERIOUS] for path, found in pages.items()}
+    assert serious == {path: [] for path in pages}, json.dumps(serious, indent=1)
 
 
 # -- roles and CSRF on every office route (docs/desk.md "Security") ---------------------------------

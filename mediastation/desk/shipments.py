@@ -38,14 +38,21 @@ def day_of(value: Any, default: date | None = None) -> date:
         raise InputError(f"{text!r} is not a date such as 2026-11-30") from None
 
 
-def sections(shipments: list[Any], on: date) -> dict[str, list[Any]]:
+# Finished shipments shown on the page, newest last (the API and `shipments list` have them all):
+# years of delivered envelopes would bury the ones still to post.
+FINISHED_SHOWN = 100
+
+
+def sections(shipments: list[Any], on: date) -> dict[str, tuple[int, list[Any]]]:
+    """Each section: (how many shipments it has, those shown)."""
     grouped: dict[str, list[Any]] = {name: [] for name in SECTIONS}
     for shipment in shipments:
         if shipment.overdue(on):
             grouped["overdue"].append(shipment)
         else:
             grouped[shipment.state if shipment.state in grouped else "other"].append(shipment)
-    return grouped
+    return {name: (len(found), found[-FINISHED_SHOWN:] if name in ("delivered", "returned", "other") else found)
+            for name, found in grouped.items()}
 
 
 def _page(request: Request, caller: Caller, *, error: str = "", failed: str = "", tracking: str = "",

@@ -4,7 +4,7 @@ LABELS: dict[str, dict[str, str]] = {
     "fi": {
         "ad_menu": "Ylläpito", "ad_title": "Ylläpito", "ad_users": "Käyttäjät ja roolit", "ad_roles": "Roolit",
         "ad_token": "API-avain", "ad_disabled": "Ei käytössä", "ad_locked": "Lukittu {until} asti", "ad_active": "Käytössä",
-        "ad_disable": "Poista käytöstä", "ad_disable_user": "Poista käyttäjä {name} käytöstä",
+        "ad_disable": "Poista käytöstä",
         "ad_add": "Lisää käyttäjä", "ad_password_again": "Salasana uudelleen", "ad_add_button": "Lisää",
         "role_technician": "Kuvaluovuttaja", "role_importer": "Tuoja", "role_billing": "Laskutus",
         "role_admin": "Pääkäyttäjä",
@@ -17,7 +17,7 @@ LABELS: dict[str, dict[str, str]] = {
     "sv": {
         "ad_menu": "Administration", "ad_title": "Administration", "ad_users": "Användare och roller", "ad_roles": "Roller",
         "ad_token": "API-nyckel", "ad_disabled": "Avstängd", "ad_locked": "Låst till {until}", "ad_active": "Aktiv",
-        "ad_disable": "Stäng av", "ad_disable_user": "Stäng av användaren {name}",
+        "ad_disable": "Stäng av",
         "ad_add": "Lägg till användare", "ad_password_again": "Lösenordet igen", "ad_add_button": "Lägg till",
         "role_technician": "Bildutlämnare", "role_importer": "Importör", "role_billing": "Fakturering",
         "role_admin": "Administratör",
@@ -30,7 +30,7 @@ LABELS: dict[str, dict[str, str]] = {
     "en": {
         "ad_menu": "Admin", "ad_title": "Administration", "ad_users": "Users and roles", "ad_roles": "Roles",
         "ad_token": "API token", "ad_disabled": "Disabled", "ad_locked": "Locked until {until}", "ad_active": "Active",
-        "ad_disable": "Disable", "ad_disable_user": "Disable user {name}",
+        "ad_disable": "Disable",
         "ad_add": "Add a user", "ad_password_again": "Password again", "ad_add_button": "Add",
         "role_technician": "Technician", "role_importer": "Importer", "role_billing": "Billing",
         "role_admin": "Administrator",

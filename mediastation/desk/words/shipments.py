@@ -13,7 +13,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sh_tracking_hint": "Seurantatunnus kuitista: esim. RR123456785FI (UPU S10) tai JJFI-alkuinen Postin tunnus.",
         "sh_state_prepared": "Postitettava", "sh_state_posted": "Matkalla", "sh_state_delivered": "Perillä",
         "sh_state_returned": "Palautunut", "sh_state_lost": "Kadonnut", "sh_state_cancelled": "Peruttu",
-        "sh_overdue_home": "Myöhässä olevat lähetykset",
+        "sh_overdue_home": "Myöhässä olevat lähetykset", "sh_newest": "Näytetään {n} uusinta.",
     },
     "sv": {
         "sh_menu": "Försändelser", "sh_title": "Postförsändelser",
@@ -27,7 +27,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sh_tracking_hint": "Spårningskoden från kvittot: t.ex. RR123456785FI (UPU S10) eller Postens kod som börjar med JJFI.",
         "sh_state_prepared": "Att posta", "sh_state_posted": "På väg", "sh_state_delivered": "Framme",
         "sh_state_returned": "Returnerad", "sh_state_lost": "Förlorad", "sh_state_cancelled": "Annullerad",
-        "sh_overdue_home": "Försenade försändelser",
+        "sh_overdue_home": "Försenade försändelser", "sh_newest": "De {n} senaste visas.",
     },
     "en": {
         "sh_menu": "Shipments", "sh_title": "Shipments by post",
@@ -41,6 +41,6 @@ LABELS: dict[str, dict[str, str]] = {
         "sh_tracking_hint": "The tracking code from the receipt: e.g. RR123456785FI (UPU S10) or Posti's code starting JJFI.",
         "sh_state_prepared": "To post", "sh_state_posted": "On the way", "sh_state_delivered": "Delivered",
         "sh_state_returned": "Returned", "sh_state_lost": "Lost", "sh_state_cancelled": "Cancelled",
-        "sh_overdue_home": "Overdue shipments",
+        "sh_overdue_home": "Overdue shipments", "sh_newest": "The newest {n} are shown.",
     },
 }
