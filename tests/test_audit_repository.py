@@ -156,7 +156,8 @@ def test_the_worker_and_the_desk_keep_sending_while_they_run(tmp_path: Path, rep
 
 
 def test_a_desk_sign_in_reaches_the_repository(tmp_path: Path, repository: Rsyslog) -> None:
-    """The desk does not exist yet; its sign-in message goes the same way as every other."""
+    """The desk does not record its sign-ins as audit events yet; the message it would record goes the
+    same way as every other."""
     from mediastation.audit.sender import endpoint, flush
     from mediastation.audit.trail import now
     from mediastation.cli.context import Station
