@@ -287,6 +287,11 @@ def test_an_importer_imports_an_uploaded_iso_through_the_pages(world: Any, chrom
         page.wait_for_selector(f'section[data-group="{kept_key}"] p.archive')
         assert page.get_attribute(f'section[data-group="{kept_key}"] p.archive', "data-known") == "no"
         assert serious(page) == []
+        page.click('button[name="action"][value="run"]')  # without the name the archive lacks: refused
+        assert page.url == scan_url and page.locator('[role="alert"]').count() >= 1
+        assert page.get_attribute(f'#name-{kept_key}', "aria-invalid") == "true"  # the field to fix is marked
+        assert page.input_value(f'input[name="hetu.{kept_key}"]') == hetu  # what was typed is kept
+        assert serious(page) == []  # the page with its refusal
         page.fill(f'input[name="name.{kept_key}"]', "Mäkelä^Aino")
         original = world["kept"].files[0].relative_to(world["tree"]).as_posix()
         page.check(f'fieldset[data-conflict] input[type="radio"][value="{original}"]')  # --prefer the original

@@ -46,6 +46,9 @@ MENU: tuple[MenuItem, ...] = (("/imports/new", "imp_menu", ("importer",)),)
 IMPORTER = ("importer",)
 importer = require(*IMPORTER)
 SCAN_ID = re.compile(r"[0-9a-f]{20}")
+# a refusal names the CLI option and the group (domain/reconcile.py): the page marks that group's field
+OPTION_FIELDS = {"map": "hetu", "name": "name", "birth-date": "birth_date"}
+OPTION_PROBLEM = re.compile(r"--(map|name|birth-date)[ =/]*(?:--birth-date )?(P\d+)\b")
 UPLOAD_NAME = "medium"          # the upload's file name in its folder (the medium is known by its content)
 MULTIPART_SLACK = 64 * 1024     # a form's own bytes around the file (boundaries, the CSRF field)
 SWEEP_SECONDS = 30.0            # how often finished imports' uploads are looked for
@@ -476,6 +479,17 @@ def _lookup(context: DeskContext, values: dict[str, str]) -> tuple[dict[str, Any
     return archive_patients(import_environment(context.settings, context.home, context.database), hetus)
 
 
+def field_problems(problems: list[str]) -> dict[str, str]:
+    """The mapping form's fields a refusal is about: {"name.P1": "name", ...} (the field's kind picks
+    the sentence shown beside it in the person's language; the refusal itself is shown above)."""
+    fields: dict[str, str] = {}
+    for problem in problems:
+        for option, key in OPTION_PROBLEM.findall(problem):
+            field = OPTION_FIELDS[option]
+            fields[f"{field}.{key}"] = field
+    return fields
+
+
 def _job_of(context: DeskContext, record: ScanRecord) -> dict[str, Any] | None:
     if not record.job_id:
         return None
@@ -535,6 +549,7 @@ def _scan_page(request: Request, caller: Caller, record: ScanRecord, *, form: An
                   title=label(caller.language, "imp_scan_title", source=record.shown), scan=record,
                   document=record.document, values=_values(form, record), known=known, lookup_error=lookup_error,
                   problems=problems or [], error=error, job=job, conflicts=conflicts(record),
+                  invalid=field_problems(problems or ([error] if error else [])),
                   receipt=bool(job and (job.get("result") or {}).get("report")),
                   unreadable=[f for f in record.document.get("files", [])
                               if f["kind"] == "unreadable" or f.get("reason") == "duplicate_conflict"

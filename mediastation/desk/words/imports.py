@@ -30,6 +30,8 @@ LABELS: dict[str, dict[str, str]] = {
         "imp_conflicts": "Saman kuvan eroavat kopiot", "imp_conflict": "Kuva {uid}",
         "imp_conflicts_intro": "Medialla on saman kuvan kopioita, joiden kuva tai potilas eroaa. Valitse tuotava kopio; muuten mitään niistä ei tuoda.",
         "imp_prefer_none": "Älä tuo mitään kopiota", "imp_prefer": "Tuo kopio",
+        "imp_fix_hetu": "Tarkista henkilötunnus.", "imp_fix_name": "Anna nimi: arkisto ei tunne potilasta, tai nimi ei kelpaa.",
+        "imp_fix_birth": "Tarkista syntymäaika (VVVVKKPP, sama kuin henkilötunnuksessa).",
     },
     "sv": {
         "imp_menu": "Import", "imp_new_title": "Importera ett externt medium",
@@ -60,6 +62,8 @@ LABELS: dict[str, dict[str, str]] = {
         "imp_conflicts": "Olika kopior av samma bild", "imp_conflict": "Bild {uid}",
         "imp_conflicts_intro": "Mediet har kopior av samma bild vars bild eller patient skiljer sig. Välj kopian som importeras; annars importeras ingen av dem.",
         "imp_prefer_none": "Importera ingen kopia", "imp_prefer": "Importera kopian",
+        "imp_fix_hetu": "Kontrollera personbeteckningen.", "imp_fix_name": "Ange namnet: arkivet känner inte patienten, eller namnet duger inte.",
+        "imp_fix_birth": "Kontrollera födelsedatumet (ÅÅÅÅMMDD, samma som i personbeteckningen).",
     },
     "en": {
         "imp_menu": "Import", "imp_new_title": "Import an outside medium",
@@ -90,5 +94,7 @@ LABELS: dict[str, dict[str, str]] = {
         "imp_conflicts": "Copies of one image that differ", "imp_conflict": "Image {uid}",
         "imp_conflicts_intro": "The medium holds copies of one image whose image or patient differ. Choose the copy to import; otherwise none of them is imported.",
         "imp_prefer_none": "Import none of the copies", "imp_prefer": "Import the copy",
+        "imp_fix_hetu": "Check the HETU.", "imp_fix_name": "Give the name: the archive does not know the patient, or the name is not valid.",
+        "imp_fix_birth": "Check the birth date (YYYYMMDD, the same as in the HETU).",
     },
 }
