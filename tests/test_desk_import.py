@@ -167,6 +167,16 @@ def test_an_upload_over_the_limit_is_refused_without_being_stored(world: Any) ->
     assert status == 413, (status, text)
     if status:
         assert json.loads(text)["error"]["code"] == "upload_too_large"
+    # a declared length over the limit is refused before the body: the answer comes with none of it sent
+    url = urlparse(desk.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    connection.putrequest("POST", "/api/v1/imports/uploads?name=big.iso")
+    for name, value in (("Cookie", _cookie(client)), ("X-CSRF-Token", csrf), ("Content-Length", str(len(too_big))),
+                        ("Content-Type", "application/octet-stream")):
+        connection.putheader(name, value)
+    connection.endheaders()
+    assert connection.getresponse().status == 413  # a desk that read on would wait for the body here
+    connection.close()
     # chunked, no length: counted while it arrives and refused at the limit
     status, text = _raw(desk.url, "/api/v1/imports/uploads?name=big.iso",
                         [too_big[i:i + 65536] for i in range(0, len(too_big), 65536)], cookie=_cookie(client),
