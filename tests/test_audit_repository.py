@@ -22,6 +22,7 @@ from mediastation.audit import messages as m
 from mediastation.cli.demo import demo_request, sample_archive
 from support.audit_schema import event, parsed
 from support.cli import run, run_json
+from support.desk import Client, make_home, served
 from support.rsyslog import Rsyslog, audit_ca, configure_audit, repository  # noqa: F401 (fixtures)
 
 HETU = "010594Y9032"
@@ -155,23 +156,38 @@ def test_the_worker_and_the_desk_keep_sending_while_they_run(tmp_path: Path, rep
     assert "Traceback" not in log.read_text() and "wait for the repository" in log.read_text()
 
 
-def test_a_desk_sign_in_reaches_the_repository(tmp_path: Path, repository: Rsyslog) -> None:
-    """The desk does not record its sign-ins as audit events yet; the message it would record goes the
-    same way as every other."""
-    from mediastation.audit.sender import endpoint, flush
-    from mediastation.audit.trail import now
-    from mediastation.cli.context import Station
-
-    home, _ = station(tmp_path, repository)
-    desk = Station.from_options(str(home), None, False, False)
-    trail = desk.audit_trail()
-    trail.record(desk.database(), m.user_authentication(trail.source, when=now(), user="liisa", login=True,
-                                                        client="127.0.0.1"))
-    result = flush(desk.database(), endpoint(desk.settings.audit, home), owner="desk")
-    desk.database().dispose()
-    assert (result.sent, result.waiting) == (1, 0)
-    (root,) = [parsed(msg) for msg in repository.messages(count=1)]
-    assert event(root) == "110114" and root.find("ActiveParticipant").get("UserID") == "liisa"
+def test_the_desks_sign_ins_sign_outs_and_refusals_reach_the_repository(tmp_path: Path, repository: Rsyslog) -> None:
+    """`serve` records each sign-in, sign-out, wrong password and lock-out as a User Authentication
+    message (PS3.15 A.5.3.12) naming the person and the station, and its sender sends them while it runs."""
+    home = make_home(tmp_path / "desk")
+    configure_audit(home, repository)
+    with served(home, "--no-worker") as server:
+        client = Client(server.url)
+        wrong = client.post("/api/v1/session", json_body={"user": "tech", "password": "not the password"})
+        assert wrong.status == 401, wrong.text
+        csrf = client.sign_in_api("tech")
+        assert client.request("DELETE", "/api/v1/session", headers={"x-csrf-token": csrf}).status == 200
+        page = Client(server.url)  # the sign-in form, as a browser posts it
+        assert page.get("/login").status == 200
+        token = page.cookie("desk_login")
+        for _ in range(5):
+            refused = page.post("/login", form={"user": "bill", "password": "guess", "csrf_token": token, "next": "/"})
+            assert refused.status == 401
+        received = repository.messages(count=9, timeout=60)  # Application Start, then the desk's eight
+        assert server.process.poll() is None  # sent by the running desk, not at its exit
+    roots = [r for r in map(parsed, received) if event(r) == "110114"]
+    seen = []
+    for root in roots:
+        ident = root.find("EventIdentification")
+        person, station = root.findall("ActiveParticipant")
+        assert (person.get("UserIsRequestor"), person.get("NetworkAccessPointID")) == ("true", "127.0.0.1")
+        assert (station.get("UserID"), station.get("UserIsRequestor")) == ("MEDIASTATION", "false")
+        assert station.find("RoleIDCode").get("csd-code") == "110150"  # Application
+        seen.append((person.get("UserID"), ident.find("EventTypeCode").get("originalText"),
+                     ident.get("EventOutcomeIndicator")))
+    assert seen == [("tech", "Login", "4"), ("tech", "Login", "0"), ("tech", "Logout", "0"),
+                    *[("bill", "Login", "4")] * 4, ("bill", "Login", "8")]
+    assert "locked" in roots[-1].find("EventIdentification/EventOutcomeDescription").text
 
 
 def test_udp_and_a_client_certificate(tmp_path: Path, audit_ca) -> None:  # type: ignore[no-untyped-def]

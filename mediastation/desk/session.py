@@ -49,11 +49,18 @@ def login_form(request: Request, next: str = "/", lang: str = "") -> Response:
 
 async def _sign_in(request: Request, name: str, password: str) -> Any:
     context = desk(request)
-    user = await run_in_threadpool(authenticate, context.database, name, password)
+    client = request.client.host if request.client else None  # the audit events' network access point
+    user = await run_in_threadpool(authenticate, context.database, name, password, client=client)
     old = request.cookies.get(auth.SESSION_COOKIE)
     if old:  # a session id known before sign-in never carries over (session fixation)
         await run_in_threadpool(end_session, context.database, old)
-    return await run_in_threadpool(start_session, context.database, user)
+    return await run_in_threadpool(start_session, context.database, user, client=client)
+
+
+def _sign_out(request: Request, caller: Caller) -> None:
+    if caller.session_id:
+        end_session(desk(request).database, caller.session_id, signed_out=True,
+                    client=request.client.host if request.client else None)
 
 
 @router.post("/login")
@@ -79,8 +86,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 def logout(request: Request, caller: Caller = Depends(signed_in)) -> Response:
-    if caller.session_id:
-        end_session(desk(request).database, caller.session_id)
+    _sign_out(request, caller)
     response = RedirectResponse("/login", status_code=303)
     auth.clear_session_cookie(response, tls=desk(request).tls)
     return response
@@ -116,8 +122,7 @@ async def api_sign_in(request: Request) -> Response:
 
 @router.delete("/api/v1/session")
 def api_sign_out(request: Request, caller: Caller = Depends(signed_in)) -> Response:
-    if caller.session_id:
-        end_session(desk(request).database, caller.session_id)
+    _sign_out(request, caller)
     response = JSONResponse({"signed_out": True})
     auth.clear_session_cookie(response, tls=desk(request).tls)
     return response

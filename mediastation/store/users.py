@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from mediastation.store.db import Database
 from mediastation.store.models import DeskSessionRow, DeskUserRow
@@ -43,17 +45,22 @@ class UserRepository:
                 setattr(row, key, value)
         return row
 
-    def count_failure(self, name: str, *, most: int, lock_until: datetime) -> DeskUserRow | None:
+    def count_failure(self, name: str, *, most: int, lock_until: datetime,
+                      then: Callable[[Session, bool], None] | None = None) -> DeskUserRow | None:
         """One more wrong password; the `most`-th locks the name until `lock_until` (and starts the
-        count again). Read and written in one transaction so two browsers cannot both slip under."""
+        count again). Read and written in one transaction so two browsers cannot both slip under;
+        `then(session, locked)` writes in the same transaction (the audit event of the failure)."""
         with self.database.session() as session:
             row = session.get(DeskUserRow, name, with_for_update=True)
             if row is None:
                 return None
             row.failed_logins += 1
-            if row.failed_logins >= most:
+            locked = row.failed_logins >= most
+            if locked:
                 row.locked_until = lock_until
                 row.failed_logins = 0
+            if then is not None:
+                then(session, locked)
         return row
 
 
@@ -61,10 +68,14 @@ class SessionRepository:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def add(self, session_hash: str, user_name: str, csrf_token: str, moment: datetime) -> None:
+    def add(self, session_hash: str, user_name: str, csrf_token: str, moment: datetime,
+            then: Callable[[Session], None] | None = None) -> None:
+        """A new session; `then(session)` writes in the same transaction (the sign-in's audit event)."""
         with self.database.session() as session:
             session.add(DeskSessionRow(session_hash=session_hash, user_name=user_name, csrf_token=csrf_token,
                                        created_at=moment, last_seen=moment))
+            if then is not None:
+                then(session)
 
     def get(self, session_hash: str) -> DeskSessionRow | None:
         with self.database.session() as session:
@@ -76,9 +87,14 @@ class SessionRepository:
             if row is not None:
                 row.last_seen = moment
 
-    def delete(self, session_hash: str) -> None:
+    def delete(self, session_hash: str, then: Callable[[Session, str], None] | None = None) -> None:
+        """End a session; `then(session, user_name)` writes in the same transaction when there was one
+        (the sign-out's audit event)."""
         with self.database.session() as session:
+            row = session.get(DeskSessionRow, session_hash)
             session.execute(delete(DeskSessionRow).where(DeskSessionRow.session_hash == session_hash))
+            if row is not None and then is not None:
+                then(session, row.user_name)
 
     def delete_user(self, user_name: str) -> None:
         """Every session of a person (disabled, or a new password set)."""

@@ -1,12 +1,15 @@
 """The pipelines' audit events (PS3.15 A.5.3): a C-FIND to the archive (Query), an import's
-store (DICOM Instances Transferred) and a release refused for a node nobody configured (Security Alert). The disclosure log's own events need nothing here: the log's
-observer writes them with each entry (mediastation/audit/trail.py)."""
+store (DICOM Instances Transferred), a release refused for a node nobody configured (Security Alert)
+and a desk sign-in, sign-out, refused sign-in or lock-out (User Authentication). The disclosure log's
+own events need nothing here: the log's observer writes them with each entry (mediastation/audit/trail.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from mediastation.audit import messages as m
 from mediastation.audit.trail import AuditTrail
@@ -65,3 +68,14 @@ def destination_refused(database: Database, *, actor: str, node: str, hetu: str,
     if trail is not None:
         trail.record(database, m.destination_refused(trail.source, when=datetime.now(timezone.utc),
                                                      actor=actor or "unknown", node=node, hetu=hetu, alert=reason))
+
+
+def user_authenticated(database: Database, session: Session | None = None, *, user: str, login: bool = True,
+                       outcome: str = m.SUCCESS, client: str | None = None, description: str | None = None) -> None:
+    """A desk sign-in (Login, outcome 0), a refused one (4), a lock-out (8) or a sign-out (Logout):
+    in `session` when given, the transaction of the session or the failure count it describes."""
+    trail = _trail(database)
+    if trail is not None:
+        trail.record(database, m.user_authentication(trail.source, when=datetime.now(timezone.utc), user=user[:64],
+                                                     login=login, outcome=outcome, client=client or None,
+                                                     description=description), session)

@@ -26,11 +26,14 @@ from datetime import datetime, timedelta, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from mediastation.audit import messages as audit
 from mediastation.errors import InputError, MediaStationError, NotFoundError
 from mediastation.store.db import Database
 from mediastation.store.models import DeskUserRow
 from mediastation.store.users import SessionRepository, UserRepository
+from mediastation.workflows.audit_events import user_authenticated
 
 ROLES = ("technician", "importer", "billing", "admin")
 LANGUAGES = ("fi", "sv", "en")
@@ -207,20 +210,34 @@ def token_user(database: Database, token: str) -> DeskUser | None:
     return _user(row)
 
 
-def authenticate(database: Database, name: str, password: str, *, now: datetime | None = None) -> DeskUser:
-    """The user whose name and password these are, or SignInRefused (wrong, locked or disabled)."""
+def authenticate(database: Database, name: str, password: str, *, now: datetime | None = None,
+                 client: str | None = None) -> DeskUser:
+    """The user whose name and password these are, or SignInRefused (wrong, locked or disabled).
+    A refusal is a User Authentication audit event (PS3.15 A.5.3.12) of the name given, from
+    `client`: outcome 4, or 8 for the wrong password that locks the name (in the transaction that counts it)."""
     moment = _now(now)
     repository = UserRepository(database)
     row = repository.get(name) if NAME.match(name or "") else None
+
+    def record(reason: str, session: Session | None = None, outcome: str = audit.MINOR_FAILURE) -> None:
+        user_authenticated(database, session, user=name or "", outcome=outcome, client=client,
+                           description=f"sign-in refused: {reason}")
+
     if row is None:
         _verify(_DUMMY_HASH, password)
+        record("wrong user name or password")
         raise SignInRefused("wrong", "wrong user name or password")
     locked = _aware(row.locked_until)
     if locked is not None and locked > moment:
+        record("the name is locked")
         raise SignInRefused("locked", f"the name {name} is locked after {MOST_WRONG_PASSWORDS} wrong passwords "
                             f"until {locked.isoformat(timespec='minutes')}", until=locked)
     if not _verify(row.password_hash, password):
-        counted = repository.count_failure(name, most=MOST_WRONG_PASSWORDS, lock_until=moment + LOCK)
+        counted = repository.count_failure(
+            name, most=MOST_WRONG_PASSWORDS, lock_until=moment + LOCK,
+            then=lambda session, locks: record(
+                f"locked for {LOCK.seconds // 60} minutes after {MOST_WRONG_PASSWORDS} wrong passwords" if locks
+                else "wrong password", session, audit.SERIOUS_FAILURE if locks else audit.MINOR_FAILURE))
         if counted is not None and _aware(counted.locked_until) is not None and _aware(counted.locked_until) > moment:
             log.warning("desk: user %s locked for %d minutes after %d wrong passwords", name,
                         LOCK.seconds // 60, MOST_WRONG_PASSWORDS)
@@ -228,6 +245,7 @@ def authenticate(database: Database, name: str, password: str, *, now: datetime 
                                 until=_aware(counted.locked_until))
         raise SignInRefused("wrong", "wrong user name or password")
     if row.disabled:
+        record("the name is disabled")
         raise SignInRefused("disabled", f"the name {name} is disabled; an administrator can enable it")
     changes: dict[str, object] = {}
     if row.failed_logins or row.locked_until is not None:
@@ -246,11 +264,15 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def start_session(database: Database, user: DeskUser, *, now: datetime | None = None) -> SignedIn:
-    """A new session (a new id at every sign-in) with its own CSRF token."""
+def start_session(database: Database, user: DeskUser, *, now: datetime | None = None,
+                  client: str | None = None) -> SignedIn:
+    """A new session (a new id at every sign-in) with its own CSRF token, and its Login audit event
+    (PS3.15 A.5.3.12) in the same transaction."""
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    SessionRepository(database).add(_sha256(session_id), user.name, csrf, _now(now))
+    SessionRepository(database).add(_sha256(session_id), user.name, csrf, _now(now),
+                                    then=lambda session: user_authenticated(database, session, user=user.name,
+                                                                            client=client))
     return SignedIn(user, session_id, csrf)
 
 
@@ -275,5 +297,10 @@ def active_session(database: Database, session_id: str, *, idle: timedelta,
     return ActiveSession(_user(user_row), row.csrf_token)
 
 
-def end_session(database: Database, session_id: str) -> None:
-    SessionRepository(database).delete(_sha256(session_id))
+def end_session(database: Database, session_id: str, *, signed_out: bool = False,
+                client: str | None = None) -> None:
+    """End a session; a person's own sign-out (`signed_out`) is a Logout audit event in the same
+    transaction (a stale id replaced at sign-in is not: the Login that follows says enough)."""
+    then = (lambda session, name: user_authenticated(database, session, user=name, login=False, client=client)) \
+        if signed_out else None
+    SessionRepository(database).delete(_sha256(session_id), then=then)
