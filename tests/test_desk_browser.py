@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 from support.cli import EXAMPLES, run_json
-from support.browser import SERIOUS, axe, chromium_browser, visits
+from support.browser import SERIOUS, axe, chromium, visit  # noqa: F401 (fixtures)
 from support.desk import PASSWORD, Client, DeskServer, form_fields, make_home, served
 
 EVIL = "<script>alert(1)</script>"
@@ -23,18 +23,6 @@ EVIL = "<script>alert(1)</script>"
 def desk(tmp_path_factory: pytest.TempPathFactory):
     with served(make_home(tmp_path_factory.mktemp("desk-browser") / "home")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with chromium_browser() as browser:
-        yield browser
-
-
-@pytest.fixture
-def visit(chromium, desk):
-    with visits(chromium, desk) as open_visit:
-        yield open_visit
 
 
 def _fill(page, values: dict[str, str]) -> None:

@@ -30,7 +30,7 @@ from mediastation.workflows.requests import add_request, record_release
 from mediastation.workflows.shipments import create_shipment, post, today
 from mediastation.config import load_settings, release_policy
 from support.cli import EXAMPLES, run_json
-from support.browser import SERIOUS, axe, chromium_browser, visits
+from support.browser import SERIOUS, axe, chromium, visit  # noqa: F401 (fixtures)
 from support.desk import PASSWORD, Client, DeskServer, make_home, served
 
 HETU = "010594Y9032"  # first_release.json's patient (synthetic)
@@ -98,18 +98,6 @@ def seeded(office) -> dict:
 def _api(desk: DeskServer, user: str) -> tuple[Client, dict[str, str]]:
     client = Client(desk.url)
     return client, {"X-CSRF-Token": client.sign_in_api(user)}
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with chromium_browser() as browser:
-        yield browser
-
-
-@pytest.fixture
-def visit(chromium, desk):
-    with visits(chromium, desk) as open_visit:
-        yield open_visit
 
 
 # -- the post room --------------------------------------------------------------------------------
@@ -498,6 +486,7 @@ def test_a_route_that_fails_answers_json_without_a_trace(desk: DeskServer) -> No
     """The desk's last error boundary (mediastation/desk/app.py) logs and answers 500 JSON; a page
     module named `log` once shadowed its logger there, so a failure became a bare 500 with a trace."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from mediastation.desk.app import create_app
     from mediastation.desk.context import DeskContext
@@ -522,7 +511,9 @@ def test_a_route_that_fails_answers_json_without_a_trace(desk: DeskServer) -> No
              "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "root_path": ""}
     try:
         with pytest.raises(RuntimeError, match="a bug"):  # Starlette raises it again after the answer, for the server's log
-            asyncio.run(app(scope, receive, send))
+            # in a thread of its own: Playwright's sync API keeps an event loop running in this one
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, app(scope, receive, send)).result()
     finally:
         database.dispose()
     assert sent[0]["status"] == 500

@@ -87,6 +87,20 @@ def visits(browser: Any, desk: DeskServer) -> Iterator[Any]:
             item.close()
 
 
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One Chromium per test module (import it into the module with `visit`)."""
+    with chromium_browser() as browser:
+        yield browser
+
+
+@pytest.fixture
+def visit(chromium: Any, desk: DeskServer) -> Iterator[Any]:
+    """`visit(**kwargs)` -> a new Visit of the module's `desk` fixture, closed after the test."""
+    with visits(chromium, desk) as open_visit:
+        yield open_visit
+
 def axe(page: Any) -> list[dict]:
     """axe-core's WCAG 2.1 A/AA and best-practice violations of the page as it is."""
     if not AXE.exists():
