@@ -458,6 +458,21 @@ def test_an_office_api_route_of_another_role_is_403(desk: DeskServer, user: str,
     assert answer.status == 403 and answer.json()["error"]["code"] == "forbidden"
 
 
+@pytest.mark.parametrize("user,path,body", [("bill", "/shipments/{shipment}/post", {"tracking": GOOD_TRACKING}),
+                                            ("tech", "/billing/lines/{line}/credit", {"reason": "role"}),
+                                            ("tech", "/admin/users", {"name": "role", "roles": "technician",
+                                                                      "password": PASSWORD,
+                                                                      "password_again": PASSWORD}),
+                                            ("bill", "/admin/users/tech/disable", {})])
+def test_an_office_form_of_another_role_is_403_with_a_valid_token(desk: DeskServer, seeded: dict, user: str,
+                                                                  path: str, body: dict) -> None:
+    before = _state(desk)
+    client, csrf = _page_session(desk, user)
+    target = path.format(shipment=seeded["shipments"][3], line=seeded["lines"][0])
+    assert client.post(target, form={**body, "csrf_token": csrf}).status == 403
+    assert _state(desk) == before
+
+
 @pytest.mark.parametrize("user,path,body", UNSAFE)
 def test_an_unsafe_office_request_without_the_csrf_token_is_403(desk: DeskServer, seeded: dict, user: str,
                                                                  path: str, body: dict) -> None:
