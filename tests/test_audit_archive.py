@@ -1,7 +1,7 @@
 """Audit messages of the work with real peers: a real Orthanc as the archive (tests/support/orthanc.py)
-and a private rsyslog over TLS as the audit repository (tests/support/rsyslog.py). The C-FIND of an
-export (Query, PS3.15 A.5.3.10), an import's store (DICOM Instances Transferred, A.5.3.7) and a
-release refused because it names a DICOM node nobody configured (Security Alert, A.5.3.11, rule R6):
+and a private rsyslog over TLS as the audit repository (tests/support/rsyslog.py). The C-FINDs of an
+export and an import's look-up of the patient by HETU (Query, PS3.15 A.5.3.10), an import's store
+(DICOM Instances Transferred, A.5.3.7) and a release refused because it names a DICOM node nobody configured (Security Alert, A.5.3.11, rule R6):
 each validates against the schema and names its participants and the patient's HETU."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ NAME = "Mäkelä^Aino"
 OPERATOR = "Liisa Virtanen"
 ENV = {"MEDIASTATION_USER": OPERATOR}
 STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
 
 
 def _home(tmp_path: Path, archive: OrthancServer, repository: Rsyslog, release: str = "") -> Path:
@@ -128,7 +129,19 @@ def test_an_imports_store_is_a_dicom_instances_transferred_message(tmp_path: Pat
     document = run_json("import", "run", str(medium), "--map", f"{group['key']}={HETU}", "--name",
                         f"{group['key']}={NAME}", "--operator", OPERATOR, home=home, timeout=300)
     assert document["state"] == "done" and document["counts"]["imported"] == 3
-    (root,) = _messages(repository, 1)
+    lookup, root = _messages(repository, 2)
+    # the reconcile's look-up of the local patient by HETU (R-C2), a Patient Root C-FIND
+    assert event(lookup) == "110112" and _patient(lookup) == HETU
+    assert lookup.find("EventIdentification").get("EventOutcomeIndicator") == "0"
+    people = _people(lookup)
+    assert people[OPERATOR][:2] == ("true", set())
+    assert people["MEDIASTATION"][:2] == ("true", {"110153"})
+    assert people[orthanc.ae_title] == ("false", {"110152"}, orthanc.host)
+    (asked,) = _objects(lookup, "3")
+    assert asked.get("ParticipantObjectID") == PATIENT_ROOT_FIND
+    identifier = read_dataset(DicomBytesIO(base64.b64decode(asked.find("ParticipantObjectQuery").text)),
+                              is_implicit_VR=False, is_little_endian=True)
+    assert (identifier.QueryRetrieveLevel, identifier.PatientID) == ("PATIENT", HETU)
     assert event(root) == "110104"
     ident = root.find("EventIdentification")
     assert (ident.get("EventActionCode"), ident.get("EventOutcomeIndicator")) == ("C", "0")  # new at the archive
@@ -140,7 +153,7 @@ def test_an_imports_store_is_a_dicom_instances_transferred_message(tmp_path: Pat
     (study,) = _objects(root, "3")
     assert study.get("ParticipantObjectID") == outside.info.study_instance_uid
     assert study.find("ParticipantObjectDescription/SOPClass").get("NumberOfInstances") == "3"
-    assert len(repository.messages(count=2, timeout=1.0)) == 1  # one message for the import, not one per instance
+    assert len(repository.messages(count=3, timeout=1.0)) == 2  # one store message for the import, not one per instance
 
 
 def test_a_release_to_a_node_nobody_configured_is_a_security_alert(tmp_path: Path, orthanc: OrthancServer,

@@ -61,6 +61,7 @@ NODE_ID = Code("110182", "Node ID")
 LOG_ENTRY = Code("disclosure-log-entry", "Disclosure log entry (luovutusloki)", "mediastation")
 LOG_ANCHOR_DETAIL = "DisclosureLogChainValue"
 STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 
 SUCCESS, MINOR_FAILURE, SERIOUS_FAILURE, MAJOR_FAILURE = "0", "4", "8", "12"

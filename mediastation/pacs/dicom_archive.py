@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydicom.dataset import Dataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_dataset
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian,
     JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLossless, JPEGLosslessSV1,
@@ -44,7 +42,7 @@ from mediastation.domain.matching import StudyFound
 from mediastation.errors import OutsidePartyError, PacsError
 from mediastation.files import part_path, publish
 from mediastation.pacs.archive import InstanceCallback, ProgressCallback, RetrievedStudy, instance_file_name
-from mediastation.pacs.network import DicomNode, application_entity
+from mediastation.pacs.network import DicomNode, application_entity, encoded_identifier
 from mediastation.pacs.pdata import READ_SIZE, DirectAssociation, IncomingStore
 
 RetrieveMethod = Literal["c-get", "c-move"]
@@ -133,10 +131,7 @@ class DicomArchive:
 
     def _queried(self, identifier: Dataset, matches: int, error: str | None) -> None:
         if self.on_query is not None:
-            buffer = DicomBytesIO()
-            buffer.is_little_endian, buffer.is_implicit_VR = True, False  # Explicit VR Little Endian
-            write_dataset(buffer, identifier)
-            self.on_query(buffer.getvalue(), matches, error)
+            self.on_query(encoded_identifier(identifier), matches, error)
 
     def _c_find(self, identifier: Dataset, answers: list[_StudyOnArchive]) -> None:
         ae = application_entity(self.calling_ae, self.timeout)

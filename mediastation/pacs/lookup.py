@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
@@ -20,7 +20,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from mediastation.domain.reconcile import ArchivePatient
 from mediastation.errors import PacsError
-from mediastation.pacs.network import DicomNode, application_entity, status_code
+from mediastation.pacs.network import DicomNode, application_entity, encoded_identifier, status_code
 from mediastation.pacs.pdata import DirectAssociation
 
 PENDING = (0xFF00, 0xFF01)
@@ -44,6 +44,9 @@ class ArchiveQuery:
         self.timeout = timeout
         self.assoc = None
         self.direct: DirectAssociation | None = None
+        # Told of each look-up of a patient by HETU: (the identifier as encoded, the Patient ID,
+        # matches, error or None); the audit trail's Query event (PS3.15 A.5.3.10) hangs here.
+        self.on_patient_query: Callable[[bytes, str, int, str | None], None] | None = None
 
     def __enter__(self) -> ArchiveQuery:
         ae = application_entity(self.calling_ae, self.timeout)
@@ -93,12 +96,22 @@ class ArchiveQuery:
         query.PatientName = ""
         query.PatientBirthDate = ""
         query.PatientSex = ""
-        for found in self._find(query, PatientRootQueryRetrieveInformationModelFind):
+        try:
+            answers = list(self._find(query, PatientRootQueryRetrieveInformationModelFind))
+        except PacsError as exc:
+            self._patient_queried(query, patient_id, 0, exc.message)
+            raise
+        self._patient_queried(query, patient_id, len(answers), None)
+        for found in answers:
             if str(found.get("PatientID", "")) == patient_id:
                 return ArchivePatient(str(found.get("PatientName", "") or ""),
                                       str(found.get("PatientBirthDate", "") or ""),
                                       str(found.get("PatientSex", "") or ""))
         return None
+
+    def _patient_queried(self, query: Dataset, patient_id: str, matches: int, error: str | None) -> None:
+        if self.on_patient_query is not None:
+            self.on_patient_query(encoded_identifier(query), patient_id, matches, error)
 
     def study_instances(self, study_uid: str) -> dict[str, ArchivedInstance]:
         """Every instance of the study the archive holds, by SOP Instance UID."""

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
 from pynetdicom import AE
 from pynetdicom import transport
 
@@ -67,3 +70,12 @@ def status_code(status: Any) -> int | None:
     """A pynetdicom response's Status as a number; None when no response came (pynetdicom then
     hands back an empty Dataset, or None)."""
     return int(status.Status) if status is not None and "Status" in status else None
+
+
+def encoded_identifier(identifier: Dataset) -> bytes:
+    """A C-FIND identifier as the audit message's ParticipantObjectQuery carries it (PS3.15 A.5.3.10:
+    the query as sent, here in Explicit VR Little Endian, which its TransferSyntax detail names)."""
+    buffer = DicomBytesIO()
+    buffer.is_little_endian, buffer.is_implicit_VR = True, False
+    write_dataset(buffer, identifier)
+    return buffer.getvalue()

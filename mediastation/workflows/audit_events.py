@@ -30,14 +30,35 @@ def observe_queries(archive: Any, database: Database, *, hetu: str = "", actor: 
         return archive
 
     def queried(identifier: bytes, matches: int, error: str | None) -> None:
-        outcome = m.SUCCESS if error is None else m.SERIOUS_FAILURE
-        trail.record(database, m.query(trail.source, when=datetime.now(timezone.utc), archive_ae=node.ae_title,
-                                       archive_host=node.host, identifier=identifier, outcome=outcome,
-                                       description=error or f"{matches} match(es)", hetu=hetu or None,
-                                       actor=actor or None))
+        _queried(trail, database, node, identifier, matches, error, hetu=hetu, actor=actor, sop_class=m.STUDY_ROOT_FIND)
 
     archive.on_query = queried
     return archive
+
+
+def observe_patient_lookups(query: Any, database: Database, *, actor: str) -> Any:
+    """Each look-up of a patient by HETU that `query` (mediastation/pacs/lookup.py ArchiveQuery) sends,
+    an import's reconcile above all (R-C2), becomes a Query message naming that patient and the
+    operator (`actor`). Returns `query`."""
+    trail = _trail(database)
+    if trail is None:
+        return query
+
+    def looked_up(identifier: bytes, hetu: str, matches: int, error: str | None) -> None:
+        _queried(trail, database, query.node, identifier, matches, error, hetu=hetu, actor=actor,
+                 sop_class=m.PATIENT_ROOT_FIND)
+
+    query.on_patient_query = looked_up
+    return query
+
+
+def _queried(trail: AuditTrail, database: Database, node: Any, identifier: bytes, matches: int, error: str | None,
+             *, hetu: str, actor: str, sop_class: str) -> None:
+    outcome = m.SUCCESS if error is None else m.SERIOUS_FAILURE
+    trail.record(database, m.query(trail.source, when=datetime.now(timezone.utc), archive_ae=node.ae_title,
+                                   archive_host=node.host, identifier=identifier, outcome=outcome,
+                                   description=error or f"{matches} match(es)", hetu=hetu or None,
+                                   actor=actor or None, sop_class=sop_class))
 
 
 def instances_stored(database: Database, *, operator: str, archive_ae: str, archive_host: str,

@@ -28,6 +28,7 @@ from mediastation.jobs.queue import JobQueue
 from mediastation.jobs.runner import Finished, Lease, Pipeline, Stage, execute, run_stages
 from mediastation.pacs.lookup import ArchiveQuery
 from mediastation.store.imports import ImportRepository
+from mediastation.workflows.audit_events import observe_patient_lookups
 from mediastation.workflows.imports import reports
 from mediastation.workflows.imports.commit import commit
 from mediastation.workflows.imports.inventory import apply_preferences, new_files, new_job, scan_medium
@@ -116,6 +117,7 @@ def _prepare(request: ImportRequest, env: ImportEnvironment, progress: ProgressF
     mapping = mapping_of(request, inventory)
     plans = reports.plan_reports(request.reports, inventory, mapping, env.uid_root)
     with ArchiveQuery(env.node, env.calling_ae, env.timeout) as query:
+        observe_patient_lookups(query, env.database, actor=request.operator)
         patients, identity_warnings = local_patients(mapping, inventory, query)
     return ImportRun(env=env, request=request, repository=ImportRepository(env.database), job_id="",
                      inventory=inventory, mapping=mapping, patients=patients, reports=plans,
