@@ -12,6 +12,8 @@ the command line signs in at the desk and a lock counted at the desk holds for t
 - A session id (256 random bits) lives only in the browser's cookie; the database keeps its SHA-256.
   Every sign-in makes a new id (a session id planted before sign-in is worth nothing after it).
 - An API token is shown once; the database keeps its SHA-256.
+- Every sign-in, own sign-out, refused sign-in and lock-out is a User Authentication audit event
+  (mediastation/workflows/audit_events.py), written in the transaction of the session or the count.
 """
 
 from __future__ import annotations
@@ -220,7 +222,9 @@ def authenticate(database: Database, name: str, password: str, *, now: datetime 
     row = repository.get(name) if NAME.match(name or "") else None
 
     def record(reason: str, session: Session | None = None, outcome: str = audit.MINOR_FAILURE) -> None:
-        user_authenticated(database, session, user=name or "", outcome=outcome, client=client,
+        # a name as typed may hold anything: only printable characters go into the XML
+        user_authenticated(database, session, user="".join(c for c in name or "" if c.isprintable()),
+                           outcome=outcome, client=client,
                            description=f"sign-in refused: {reason}")
 
     if row is None:
