@@ -49,8 +49,9 @@ path = "{home}/robot-hot"
 
 
 def _seed(home: Path) -> dict[str, object]:
-    """A disc robot beside the folder burner (its hot folder and TD Bridge's status file),Three shipments to post (the last one for the refusals), one posted long ago (overdue), invoice lines of two payers in
-    November 2026, and a release of HETU's request in the disclosure log."""
+    """A disc robot beside the folder burner (its hot folder and TD Bridge's status file); three
+    shipments to post (the last one for the refusals), one posted long ago (overdue), invoice lines
+    of two payers in November 2026, and a release of HETU's request in the disclosure log."""
     with (home / "station.toml").open("a", encoding="utf-8") as config:
         config.write(ROBOT)
     (home / "robot-hot").mkdir()
