@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -47,6 +46,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "benchmarks")]
 from export_vs_orthanc_media import run_measured, store  # noqa: E402
 from support.orthanc import OrthancServer, free_port  # noqa: E402
 from support.synthetic import StudyInfo, make_study  # noqa: E402
+from support.transfer_station import electronic_destination, station_home  # noqa: E402
 
 HETU = "010594Y9032"
 NAME = "Mäkelä^Aino"
@@ -68,17 +68,8 @@ def generate(folder: Path, instances: int) -> tuple[StudyInfo, datetime]:
 
 def station(root: Path, hus: OrthancServer, receiver: OrthancServer) -> list[str]:
     """A station home whose [archive] is HUSPACS and whose one electronic destination is KYMSPACS."""
-    home = root / "home"
-    cli = [sys.executable, "-m", "mediastation", "--home", str(home)]
-    subprocess.run([*cli, "init", "--archive-host", hus.host, "--archive-port", str(hus.dicom_port),
-                    "--archive-ae", hus.ae_title], check=True, capture_output=True, cwd=REPO)
-    config = home / "station.toml"
-    text = config.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^port = \d+(\s+# our listening)", rf"port = {hus.station_port}\1", text)
-    destination = (f'[[release.electronic_destinations]]\nname = "{DESTINATION}"\nae_title = "{receiver.ae_title}"\n'
-                   f'host = "{receiver.host}"\nport = {receiver.dicom_port}\n')
-    config.write_text(text.replace("[release]", "[release]\n" + destination, 1), encoding="utf-8")
-    return cli
+    home = station_home(root / "home", hus, release=electronic_destination(DESTINATION, receiver))
+    return [sys.executable, "-m", "mediastation", "--home", str(home)]
 
 
 def new_request(cli: list[str], root: Path, info: StudyInfo, moment: datetime, n: int) -> str:

@@ -20,6 +20,7 @@ from support.cli import run, run_json
 from support.desk import PASSWORD, Client, served
 from support.orthanc import OrthancServer, free_port
 from support.synthetic import make_study
+from support.transfer_station import electronic_destination, station_home
 
 HETU = "010594Y9032"
 NAME = "Mäkelä^Aino"
@@ -41,15 +42,7 @@ def archives(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def _home(tmp_path: Path, hus: OrthancServer, receiver: OrthancServer) -> Path:
-    home = tmp_path / "home"
-    assert run("init", "--archive-host", hus.host, "--archive-port", str(hus.dicom_port), "--archive-ae",
-               hus.ae_title, home=home).returncode == 0
-    config = home / "station.toml"
-    text = config.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^port = \d+(\s+# our listening)", rf"port = {hus.station_port}\1", text)
-    destination = (f'[[release.electronic_destinations]]\nname = "{DESTINATION}"\nae_title = "{receiver.ae_title}"\n'
-                   f'host = "{receiver.host}"\nport = {receiver.dicom_port}\n')
-    config.write_text(text.replace("[release]", "[release]\n" + destination, 1), encoding="utf-8")
+    home = station_home(tmp_path / "home", hus, release=electronic_destination(DESTINATION, receiver))
     for name, role in (("tech", "technician"), ("bill", "billing")):
         added = run("users", "add", name, "--role", role, "--password-stdin", home=home, stdin=PASSWORD + "\n")
         assert added.returncode == 0, added.stderr

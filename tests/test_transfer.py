@@ -26,6 +26,7 @@ from pydicom import dcmread
 from support.cli import REPO, run, run_json
 from support.orthanc import OrthancServer, free_port
 from support.synthetic import make_study
+from support.transfer_station import electronic_destination, station_home
 
 HETU = "010594Y9032"
 NAME = "Mäkelä^Aino"
@@ -105,24 +106,15 @@ def _studies(hus: OrthancServer, tmp_path: Path, *, images: int = 4, size: int =
 
 
 def _home(tmp_path: Path, hus: OrthancServer, release: str) -> Path:
-    home = tmp_path / "home"
-    assert run("init", "--archive-host", hus.host, "--archive-port", str(hus.dicom_port), "--archive-ae",
-               hus.ae_title, home=home).returncode == 0
+    home = station_home(tmp_path / "home", hus, release=release)
     config = home / "station.toml"
-    text = config.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^port = \d+(\s+# our listening)", rf"port = {hus.station_port}\1", text)
-    text = re.sub(r"(?m)^timeout = [0-9.]+", "timeout = 10.0", text)
-    text = text.replace("[release]", "[release]\n" + release, 1)
-    text += "\n[imports]\ncommitment_timeout = 15.0\n"
-    config.write_text(text, encoding="utf-8")
+    text = re.sub(r"(?m)^timeout = [0-9.]+", "timeout = 10.0", config.read_text(encoding="utf-8"))
+    config.write_text(text + "\n[imports]\ncommitment_timeout = 15.0\n", encoding="utf-8")
     return home
 
 
 def _destination(receiver: OrthancServer, **extra: Any) -> str:
-    lines = [f'[[release.electronic_destinations]]', f'name = "{DESTINATION}"', f'ae_title = "{receiver.ae_title}"',
-             f'host = "{receiver.host}"', f"port = {receiver.dicom_port}"]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
-    return "\n".join(lines) + "\n"
+    return electronic_destination(DESTINATION, receiver, **extra)
 
 
 def _request(home: Path, tmp_path: Path, studies: list[tuple[Any, datetime]], **destination: Any) -> dict[str, Any]:
